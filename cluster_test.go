@@ -1,0 +1,82 @@
+package pgsession_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgsession/pgsession"
+	"github.com/pgsession/pgsession/pgsessiontest"
+)
+
+// cluster is one shared store (a fresh schema, or a MemoryStore) and the
+// nodes (Managers) a test starts on it.
+type cluster struct {
+	t      *testing.T
+	kind   string // "memory" or "postgres"
+	schema string
+	mem    *pgsession.MemoryStore
+}
+
+// forEachBackend runs the same test on the memory backend and on PostgreSQL.
+func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
+	t.Parallel()
+	for _, kind := range []string{"memory", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			test(t, newCluster(t, kind))
+		})
+	}
+}
+
+func newCluster(t *testing.T, kind string) *cluster {
+	c := &cluster{t: t, kind: kind}
+	if kind == "memory" {
+		c.mem = pgsession.NewMemoryStore()
+	} else {
+		c.schema = pgsessiontest.Schema(t)
+	}
+	return c
+}
+
+// testConfig is a Config with background work off, so tests decide when
+// touches and sweeps happen.
+func testConfig() pgsession.Config {
+	return pgsession.Config{TouchInterval: -1, SweepInterval: -1}
+}
+
+// node starts a Manager on the cluster's store, closed when the test ends.
+func (c *cluster) node(cfg pgsession.Config) *pgsession.Manager {
+	m, _ := c.tracedNode(cfg)
+	return m
+}
+
+// tracedNode also returns the round-trip counter of the node's own pool
+// (nil on memory).
+func (c *cluster) tracedNode(cfg pgsession.Config) (*pgsession.Manager, *pgsessiontest.RoundTrips) {
+	t := c.t
+	t.Helper()
+	var (
+		m   *pgsession.Manager
+		rt  *pgsessiontest.RoundTrips
+		err error
+	)
+	if c.kind == "memory" {
+		m, err = pgsession.NewMemory(c.mem, cfg)
+	} else {
+		cfg.Schema = c.schema
+		rt = &pgsessiontest.RoundTrips{}
+		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(t, rt), cfg)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
+	return m, rt
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,152 @@
+package pgsession
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config tunes a Manager. The zero value is valid: New fills every unset
+// field with its documented default and rejects values that cannot work.
+type Config struct {
+	// Schema is the PostgreSQL schema that holds the tables: lower-case
+	// letters, digits and underscores, at most 40 bytes. Defaults to "public".
+	Schema string
+	// TablePrefix starts every table name, so several deployments can share a
+	// schema. Same character rules as Schema. Defaults to "pgsession_".
+	TablePrefix string
+	// CreateSchema creates Schema if it is missing. Defaults to false.
+	CreateSchema bool
+	// ManualMigrations stops New from migrating the schema; it then only
+	// checks the version and fails with ErrSchemaVersion when it differs.
+	// Set it when migrations run from the CLI or your own tool. Defaults to
+	// false: New applies pending migrations (serialized across nodes).
+	ManualMigrations bool
+
+	// Lifetime is the absolute lifetime of a session from its creation or
+	// last renewal, whatever its activity. Defaults to 24 hours.
+	Lifetime time.Duration
+	// IdleTimeout ends a session that has not been used for this long.
+	// -1 disables idle expiry. Defaults to 2 hours.
+	IdleTimeout time.Duration
+
+	// MaxSessionsPerUser caps the live sessions of one user: a create past the
+	// cap removes the user's oldest sessions, in the same round trip. 0 means
+	// no cap. Defaults to 0.
+	MaxSessionsPerUser int
+	// MaxAttributeSize is the largest JSON encoding of one attribute value,
+	// in bytes. Defaults to 64 KiB.
+	MaxAttributeSize int
+	// MaxAttributes is the most attributes one session may hold. Defaults to 64.
+	MaxAttributes int
+	// MaxKeyLength is the longest attribute key, in bytes. Defaults to 128.
+	MaxKeyLength int
+
+	// TouchInterval is how often a node writes the last-access times it has
+	// gathered, in one statement per batch. -1 disables last-access writes
+	// (then IdleTimeout counts from creation). Defaults to 1 second, or a
+	// tenth of IdleTimeout if that is shorter.
+	TouchInterval time.Duration
+	// TouchBatchSize is the most sessions written per touch statement.
+	// Defaults to 1000.
+	TouchBatchSize int
+	// TouchGranularity is how stale a stored last-access time may be: a
+	// session is written at most once per granularity. Defaults to 1 minute,
+	// or a tenth of IdleTimeout if that is shorter.
+	TouchGranularity time.Duration
+
+	// SweepInterval is how often expired sessions are deleted. Nodes share
+	// the work through a lease, so one pass runs at a time across the cluster.
+	// Expired sessions are invisible before they are swept. -1 disables
+	// sweeping on this node. Defaults to 5 minutes.
+	SweepInterval time.Duration
+	// SweepBatchSize is how many rows one sweep statement examines, bounding
+	// how long it holds row locks. Defaults to 1000.
+	SweepBatchSize int
+
+	// NodeID names this node in leases. Defaults to a random value.
+	NodeID string
+	// Logger receives background errors (touch and sweep failures). Defaults
+	// to slog.Default().
+	Logger *slog.Logger
+}
+
+// Limits on metadata kept for session lists.
+const (
+	maxUserIDLength    = 256
+	maxUserAgentLength = 512
+	maxIPLength        = 64
+)
+
+// withDefaults returns cfg with every unset field filled and checks the result.
+func (cfg Config) withDefaults() (Config, error) {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defInt := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if cfg.Schema == "" {
+		cfg.Schema = "public"
+	}
+	if cfg.TablePrefix == "" {
+		cfg.TablePrefix = "pgsession_"
+	}
+	def(&cfg.Lifetime, 24*time.Hour)
+	def(&cfg.IdleTimeout, 2*time.Hour)
+	tenthOfIdle := func(d time.Duration) time.Duration {
+		if cfg.IdleTimeout > 0 && cfg.IdleTimeout/10 < d {
+			return cfg.IdleTimeout / 10
+		}
+		return d
+	}
+	def(&cfg.TouchInterval, tenthOfIdle(time.Second))
+	def(&cfg.TouchGranularity, tenthOfIdle(time.Minute))
+	def(&cfg.SweepInterval, 5*time.Minute)
+	defInt(&cfg.TouchBatchSize, 1000)
+	defInt(&cfg.SweepBatchSize, 1000)
+	defInt(&cfg.MaxAttributeSize, 64<<10)
+	defInt(&cfg.MaxAttributes, 64)
+	defInt(&cfg.MaxKeyLength, 128)
+	if cfg.NodeID == "" {
+		var b [8]byte
+		rand.Read(b[:])
+		cfg.NodeID = hex.EncodeToString(b[:])
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg, cfg.validate()
+}
+
+func (cfg Config) validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
+	switch {
+	case cfg.Lifetime < 0:
+		return bad("Lifetime must be positive")
+	case cfg.IdleTimeout < -1:
+		return bad("IdleTimeout must be positive, or -1 to disable")
+	case cfg.MaxSessionsPerUser < 0:
+		return bad("MaxSessionsPerUser must not be negative")
+	case cfg.MaxAttributeSize < 0, cfg.MaxAttributes < 0, cfg.MaxKeyLength < 0:
+		return bad("attribute limits must be positive")
+	case cfg.TouchBatchSize < 0, cfg.SweepBatchSize < 0:
+		return bad("batch sizes must be positive")
+	case cfg.TouchInterval < -1, cfg.TouchGranularity < 0, cfg.SweepInterval < -1:
+		return bad("intervals must be positive, or -1 to disable")
+	case cfg.IdleTimeout > 0 && cfg.TouchInterval > 0 && cfg.TouchInterval+cfg.TouchGranularity > cfg.IdleTimeout/2:
+		return bad("TouchInterval + TouchGranularity (%v) must be at most half of IdleTimeout (%v), or sessions in use would expire",
+			cfg.TouchInterval+cfg.TouchGranularity, cfg.IdleTimeout)
+	}
+	return nil
+}
+
+func (cfg Config) idleTimeout() time.Duration { return max(cfg.IdleTimeout, 0) }

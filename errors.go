@@ -1,0 +1,51 @@
+package pgsession
+
+import (
+	"errors"
+
+	"github.com/pgsession/pgsession/internal/postgres"
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Errors returned by the Manager, always wrapped with the name of the
+// operation ("pgsession: update: session version conflict"); match them with
+// errors.Is. Anything else is a system fault (a database error, a cancelled
+// context) and is returned wrapped as it came.
+var (
+	// ErrNotFound means there is no live session for that token or ID: it never
+	// existed, was deleted or renewed, or has expired. For an application it
+	// means "no session", never a server error.
+	ErrNotFound = store.ErrNotFound
+	// ErrVersionConflict is returned by a version-checked update (IfVersion)
+	// when the session changed since the caller read it.
+	ErrVersionConflict = store.ErrVersionConflict
+	// ErrTooManyAttributes: the update would leave more attributes than
+	// Config.MaxAttributes. Nothing was written.
+	ErrTooManyAttributes = store.ErrTooManyAttributes
+	// ErrAttributeTooLarge: a value's JSON encoding is longer than
+	// Config.MaxAttributeSize. Nothing was written.
+	ErrAttributeTooLarge = errors.New("attribute too large")
+	// ErrInvalidKey: an attribute key is empty, longer than
+	// Config.MaxKeyLength, or not valid UTF-8 without NUL.
+	ErrInvalidKey = errors.New("invalid attribute key")
+	// ErrInvalidValue: a value cannot be encoded as JSON, or holds a NUL
+	// character (which PostgreSQL's jsonb cannot store).
+	ErrInvalidValue = errors.New("invalid attribute value")
+	// ErrInvalidUserID: a user ID is longer than 256 bytes or not valid UTF-8
+	// without NUL, or is empty where a user is required.
+	ErrInvalidUserID = errors.New("invalid user id")
+	// ErrAttributeNotFound: the session has no live attribute with that key.
+	ErrAttributeNotFound = errors.New("attribute not found")
+	// ErrInvalidConfig: Config failed validation (for example a schema name
+	// that is not a plain identifier). Nothing was created.
+	ErrInvalidConfig = errors.New("invalid config")
+	// ErrSchemaVersion: with ManualMigrations, the database schema is not the
+	// version this code needs. Run the migrations (pgsession migrate up).
+	ErrSchemaVersion = errors.New("schema version mismatch")
+	// ErrClosed: the Manager was closed.
+	ErrClosed = errors.New("manager closed")
+)
+
+// errInvalidIdentifier is what postgres reports for a bad schema or prefix;
+// the Manager reports it as ErrInvalidConfig.
+var errInvalidIdentifier = postgres.ErrInvalidIdentifier

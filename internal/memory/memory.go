@@ -1,0 +1,323 @@
+// Package memory is the in-process backend: the same behaviour as PostgreSQL
+// for one process (the demo's embedded default and fast unit tests). Several
+// Managers may share one Store, as several nodes share one database.
+package memory
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Store holds sessions in memory. The zero value is not usable; use New.
+type Store struct {
+	now func() time.Time
+
+	mu     sync.Mutex
+	rows   map[store.ID]*store.Record // guarded by mu; records are never mutated once stored
+	byUser map[string]map[store.ID]struct{}
+	// sweep lease, as the maintenance row in PostgreSQL
+	sweepHolder string
+	sweepUntil  time.Time
+}
+
+var _ store.Backend = (*Store)(nil)
+
+// New returns an empty store on the process clock.
+func New() *Store {
+	return &Store{now: time.Now, rows: map[store.ID]*store.Record{}, byUser: map[string]map[store.ID]struct{}{}}
+}
+
+func isLive(r *store.Record, now time.Time) bool {
+	if !now.Before(r.ExpiresAt) {
+		return false
+	}
+	return r.IdleTimeout <= 0 || now.Before(r.LastSeenAt.Add(r.IdleTimeout))
+}
+
+// snapshot returns a copy the caller may keep: the attribute map is new, the
+// attributes themselves are immutable and shared.
+func snapshot(r *store.Record, now time.Time) *store.Record {
+	c := *r
+	c.Attrs = maps.Clone(r.Attrs)
+	if c.Attrs == nil {
+		c.Attrs = map[string]*store.Attr{}
+	}
+	c.Now = now
+	return &c
+}
+
+func (s *Store) put(r *store.Record) {
+	s.rows[r.ID] = r
+	if r.UserID != "" {
+		set := s.byUser[r.UserID]
+		if set == nil {
+			set = map[store.ID]struct{}{}
+			s.byUser[r.UserID] = set
+		}
+		set[r.ID] = struct{}{}
+	}
+}
+
+func (s *Store) remove(id store.ID) bool {
+	r, ok := s.rows[id]
+	if !ok {
+		return false
+	}
+	delete(s.rows, id)
+	if set := s.byUser[r.UserID]; set != nil {
+		delete(set, id)
+		if len(set) == 0 {
+			delete(s.byUser, r.UserID)
+		}
+	}
+	return true
+}
+
+// evict removes the user's live sessions beyond the newest keep-1.
+func (s *Store) evict(user string, keep int, now time.Time) []store.ID {
+	if keep <= 0 || user == "" {
+		return nil
+	}
+	live := s.liveOf(user, now)
+	if len(live) < keep {
+		return nil
+	}
+	var out []store.ID
+	for _, r := range live[keep-1:] {
+		s.remove(r.ID)
+		out = append(out, r.ID)
+	}
+	return out
+}
+
+// liveOf returns a user's live sessions, newest first (ties by id, as in SQL).
+func (s *Store) liveOf(user string, now time.Time) []*store.Record {
+	var out []*store.Record
+	for id := range s.byUser[user] {
+		if r := s.rows[id]; isLive(r, now) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *store.Record) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return slices.Compare(b.ID[:], a.ID[:])
+	})
+	return out
+}
+
+// Create inserts a session and evicts the user's oldest beyond the cap.
+func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []store.ID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	evicted := s.evict(n.UserID, n.MaxPerUser, now)
+	attrs := make(map[string]*store.Attr, len(n.Attrs))
+	for k, v := range n.Attrs {
+		attrs[k] = &store.Attr{Raw: slices.Clone(v)}
+	}
+	r := &store.Record{ID: n.ID, UserID: n.UserID, Version: 1, CreatedAt: now, UpdatedAt: now,
+		LastSeenAt: now, ExpiresAt: now.Add(n.Lifetime), IdleTimeout: max(n.IdleTimeout, 0),
+		UserAgent: n.UserAgent, IP: n.IP, Attrs: attrs}
+	if _, dup := s.rows[n.ID]; dup {
+		return nil, nil, errDuplicate
+	}
+	s.put(r)
+	return snapshot(r, now), evicted, nil
+}
+
+// Get reads a live session.
+func (s *Store) Get(_ context.Context, id store.ID) (*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	r, ok := s.rows[id]
+	if !ok || !isLive(r, now) {
+		return nil, store.ErrNotFound
+	}
+	return snapshot(r, now), nil
+}
+
+// Update applies a patch to the live row (never to a deleted one).
+func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	r, ok := s.rows[p.ID]
+	if !ok || !isLive(r, now) {
+		return nil, store.ErrNotFound
+	}
+	if p.IfVersion != 0 && r.Version != p.IfVersion {
+		return nil, store.ErrVersionConflict
+	}
+	attrs := maps.Clone(r.Attrs)
+	if attrs == nil {
+		attrs = map[string]*store.Attr{}
+	}
+	for _, k := range p.Delete {
+		delete(attrs, k)
+	}
+	for _, w := range p.Set {
+		a := &store.Attr{Raw: slices.Clone(w.Raw)}
+		if w.TTL > 0 {
+			a.ExpiresAt = now.Add(w.TTL).Truncate(time.Millisecond)
+		}
+		attrs[w.Key] = a
+	}
+	if len(attrs) > p.MaxAttributes {
+		return nil, store.ErrTooManyAttributes
+	}
+	next := *r
+	next.Attrs = attrs
+	next.Version++
+	next.UpdatedAt = now
+	s.rows[p.ID] = &next
+	return snapshot(&next, now), nil
+}
+
+// Delete removes a session.
+func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.remove(id), nil
+}
+
+// DeleteUser removes a user's sessions but those in except.
+func (s *Store) DeleteUser(_ context.Context, user string, except []store.ID) ([]store.ID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.ID
+	for id := range s.byUser[user] {
+		if !slices.Contains(except, id) {
+			out = append(out, id)
+		}
+	}
+	for _, id := range out {
+		s.remove(id)
+	}
+	return out, nil
+}
+
+// DeleteAll removes every session.
+func (s *Store) DeleteAll(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.rows)
+	s.rows = map[store.ID]*store.Record{}
+	s.byUser = map[string]map[store.ID]struct{}{}
+	return n, nil
+}
+
+// ListUser returns a user's live sessions, newest first.
+func (s *Store) ListUser(_ context.Context, user string) ([]*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	live := s.liveOf(user, now)
+	out := make([]*store.Record, len(live))
+	for i, r := range live {
+		out[i] = snapshot(r, now)
+	}
+	return out, nil
+}
+
+// Renew moves a live session to a new id.
+func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []store.ID, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	old, ok := s.rows[rn.OldID]
+	if !ok || !isLive(old, now) {
+		return nil, nil, store.ErrNotFound
+	}
+	if _, dup := s.rows[rn.NewID]; dup {
+		return nil, nil, errDuplicate
+	}
+	s.remove(rn.OldID)
+	next := *old
+	next.ID = rn.NewID
+	if rn.SetUser {
+		next.UserID = rn.UserID
+	}
+	next.Version++
+	next.CreatedAt, next.UpdatedAt, next.LastSeenAt = now, now, now
+	next.ExpiresAt = now.Add(rn.Lifetime)
+	if rn.IdleTimeout > 0 {
+		next.IdleTimeout = rn.IdleTimeout
+	}
+	if rn.UserAgent != "" {
+		next.UserAgent = rn.UserAgent
+	}
+	if rn.IP != "" {
+		next.IP = rn.IP
+	}
+	evicted := s.evict(next.UserID, rn.MaxPerUser, now)
+	s.put(&next)
+	return snapshot(&next, now), evicted, nil
+}
+
+// Touch records last access, forward only, never reviving an expired session.
+func (s *Store) Touch(_ context.Context, touches []store.Touch, granularity time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	for _, t := range touches {
+		r, ok := s.rows[t.ID]
+		seen := now.Add(-t.Ago)
+		if !ok || !isLive(r, now) || !r.LastSeenAt.Before(seen.Add(-granularity)) {
+			continue
+		}
+		next := *r
+		next.LastSeenAt = seen
+		s.rows[t.ID] = &next
+	}
+	return nil
+}
+
+// SweepBatch deletes up to batch expired sessions while holding the sweep lease.
+func (s *Store) SweepBatch(_ context.Context, node string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if s.sweepHolder != node && now.Before(s.sweepUntil) {
+		return store.SweepBatch{}, nil
+	}
+	r := store.SweepBatch{Claimed: true}
+	var dead []store.ID
+	for id, row := range s.rows {
+		r.Scanned++
+		if !isLive(row, now) {
+			dead = append(dead, id)
+			if len(dead) == batch {
+				break
+			}
+		}
+	}
+	for _, id := range dead {
+		s.remove(id)
+	}
+	r.Deleted = len(dead)
+	r.Done = len(dead) < batch
+	if r.Done {
+		s.sweepHolder, s.sweepUntil = "", now.Add(every)
+	} else {
+		s.sweepHolder, s.sweepUntil = node, now.Add(lease)
+	}
+	return r, nil
+}
+
+// Close does nothing: the store outlives the Managers that share it.
+func (s *Store) Close() {}
+
+type duplicateError struct{}
+
+func (duplicateError) Error() string { return "session id already exists" }
+
+var errDuplicate error = duplicateError{}
+

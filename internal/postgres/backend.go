@@ -1,0 +1,289 @@
+// Package postgres is the PostgreSQL backend: every operation is one round
+// trip (see queries.go), and all times that decide expiry come from the
+// database clock.
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Backend implements store.Backend on a pgx pool.
+type Backend struct {
+	pool      *pgxpool.Pool
+	ownsPool  bool
+	names     *Names
+	getSQL    string
+	createSQL string
+	updateSQL string
+	deleteSQL string
+	delUser   string
+	delAll    string
+	listSQL   string
+	renewSQL  string
+	touchSQL  string
+	sweepSQL  string
+}
+
+var _ store.Backend = (*Backend)(nil)
+
+// New returns a backend on pool. If ownsPool, Close closes the pool.
+func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
+	return &Backend{
+		pool: pool, ownsPool: ownsPool, names: names,
+		getSQL:    names.Expand(sqlGet),
+		createSQL: names.Expand(sqlCreate),
+		updateSQL: names.Expand(sqlUpdate),
+		deleteSQL: names.Expand(sqlDelete),
+		delUser:   names.Expand(sqlDeleteUser),
+		delAll:    names.Expand(sqlDeleteAll),
+		listSQL:   names.Expand(sqlListUser),
+		renewSQL:  names.Expand(sqlRenew),
+		touchSQL:  names.Expand(sqlTouch),
+		sweepSQL:  names.Expand(sqlSweepBatch),
+	}
+}
+
+// Pool returns the pool the backend uses.
+func (b *Backend) Pool() *pgxpool.Pool { return b.pool }
+
+// Close closes the pool if the backend opened it.
+func (b *Backend) Close() {
+	if b.ownsPool {
+		b.pool.Close()
+	}
+}
+
+// withUserLock runs one statement, preceded in the same pipeline (one round
+// trip, one implicit transaction) by the per-user advisory lock when a cap must
+// hold: the lock serializes creates for one user, and the statement after it
+// takes a fresh snapshot that sees every create committed before.
+func (b *Backend) withUserLock(ctx context.Context, lock bool, user string, sql string, args []any, scan func(pgx.Row) error) error {
+	if !lock {
+		return scan(b.pool.QueryRow(ctx, sql, args...))
+	}
+	batch := &pgx.Batch{}
+	batch.Queue(sqlLockUser, b.names.LockClass(), user)
+	batch.Queue(sql, args...)
+	br := b.pool.SendBatch(ctx, batch)
+	if _, err := br.Exec(); err != nil {
+		br.Close()
+		return err
+	}
+	err := scan(br.QueryRow())
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func encodeAttrs(attrs map[string]json.RawMessage) ([]byte, error) {
+	if len(attrs) == 0 {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(attrs)
+}
+
+// Create inserts a session and evicts the user's oldest beyond the cap.
+func (b *Backend) Create(ctx context.Context, s store.NewSession) (*store.Record, []store.ID, error) {
+	attrs, err := encodeAttrs(s.Attrs)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rec *store.Record
+	var evicted [][]byte
+	args := []any{s.ID[:], s.UserID, interval(s.Lifetime), optionalInterval(s.IdleTimeout),
+		s.UserAgent, s.IP, string(attrs), s.MaxPerUser}
+	lock := s.MaxPerUser > 0 && s.UserID != ""
+	err = b.withUserLock(ctx, lock, s.UserID, b.createSQL, args, func(row pgx.Row) error {
+		var err error
+		rec, err = scanRecord(row, &evicted)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec, idsFromBytes(evicted), nil
+}
+
+// Get reads a live session.
+func (b *Backend) Get(ctx context.Context, id store.ID) (*store.Record, error) {
+	rec, err := scanRecord(b.pool.QueryRow(ctx, b.getSQL, id[:]))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return rec, err
+}
+
+// updateRetries bounds the retries of an update whose refusal could not be
+// explained from the row it returned (a concurrent change decided it).
+const updateRetries = 3
+
+// Update applies a patch to the live row, never to a deleted one (DESIGN W1).
+func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, error) {
+	set := make(map[string]json.RawMessage, len(p.Set))
+	setKeys := make([]string, 0, len(p.Set))
+	var ttlKeys []string
+	var ttlMs []int64
+	for _, w := range p.Set {
+		set[w.Key] = w.Raw
+		setKeys = append(setKeys, w.Key)
+		if w.TTL > 0 {
+			ttlKeys = append(ttlKeys, w.Key)
+			ttlMs = append(ttlMs, w.TTL.Milliseconds())
+		}
+	}
+	setJSON, err := encodeAttrs(set)
+	if err != nil {
+		return nil, err
+	}
+	del := p.Delete
+	if del == nil {
+		del = []string{}
+	}
+	if ttlKeys == nil {
+		ttlKeys, ttlMs = []string{}, []int64{}
+	}
+	for attempt := 0; ; attempt++ {
+		var ok bool
+		rec, err := scanRecord(b.pool.QueryRow(ctx, b.updateSQL, p.ID[:], del, string(setJSON),
+			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes), &ok)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil, store.ErrNotFound
+		case err != nil:
+			return nil, err
+		case ok:
+			return rec, nil
+		case countAfter(rec, p) > p.MaxAttributes:
+			return nil, store.ErrTooManyAttributes
+		case p.IfVersion != 0 && rec.Version != p.IfVersion:
+			return nil, store.ErrVersionConflict
+		case attempt >= updateRetries:
+			// The refusal came from a change that committed while we waited
+			// for the row; with a version check that is a conflict.
+			return nil, store.ErrVersionConflict
+		}
+	}
+}
+
+// Delete removes a session; it reports whether a row was there.
+func (b *Backend) Delete(ctx context.Context, id store.ID) (bool, error) {
+	tag, err := b.pool.Exec(ctx, b.deleteSQL, id[:])
+	return tag.RowsAffected() > 0, err
+}
+
+// DeleteUser removes all of a user's sessions but those in except.
+func (b *Backend) DeleteUser(ctx context.Context, userID string, except []store.ID) ([]store.ID, error) {
+	rows, err := b.pool.Query(ctx, b.delUser, userID, idsToBytes(except))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return nil, err
+	}
+	return idsFromBytes(raw), nil
+}
+
+// DeleteAll removes every session.
+func (b *Backend) DeleteAll(ctx context.Context) (int, error) {
+	tag, err := b.pool.Exec(ctx, b.delAll)
+	return int(tag.RowsAffected()), err
+}
+
+// ListUser returns a user's live sessions, newest first.
+func (b *Backend) ListUser(ctx context.Context, userID string) ([]*store.Record, error) {
+	rows, err := b.pool.Query(ctx, b.listSQL, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*store.Record
+	for rows.Next() {
+		rec, err := scanRecord(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec)
+	}
+	return out, rows.Err()
+}
+
+// Renew moves a live session to a new id in one transaction.
+func (b *Backend) Renew(ctx context.Context, r store.Renewal) (*store.Record, []store.ID, error) {
+	var rec *store.Record
+	var evicted [][]byte
+	args := []any{r.OldID[:], r.NewID[:], r.SetUser, r.UserID, interval(r.Lifetime),
+		optionalInterval(r.IdleTimeout), r.MaxPerUser, r.UserAgent, r.IP}
+	lock := r.SetUser && r.MaxPerUser > 0 && r.UserID != ""
+	err := b.withUserLock(ctx, lock, r.UserID, b.renewSQL, args, func(row pgx.Row) error {
+		var err error
+		rec, err = scanRecord(row, &evicted)
+		return err
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec, idsFromBytes(evicted), nil
+}
+
+// Touch writes many last-access times in one statement.
+func (b *Backend) Touch(ctx context.Context, touches []store.Touch, granularity time.Duration) error {
+	ids := make([][]byte, len(touches))
+	ago := make([]int64, len(touches))
+	for i := range touches {
+		ids[i] = touches[i].ID[:]
+		ago[i] = touches[i].Ago.Microseconds()
+	}
+	_, err := b.pool.Exec(ctx, b.touchSQL, ids, ago, interval(granularity))
+	return err
+}
+
+// SweepBatch runs one step of the shared expiry sweep.
+func (b *Backend) SweepBatch(ctx context.Context, node string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
+	var r store.SweepBatch
+	err := b.pool.QueryRow(ctx, b.sweepSQL, node, batch, interval(lease), interval(every)).
+		Scan(&r.Claimed, &r.Scanned, &r.Deleted)
+	r.Done = r.Claimed && r.Scanned < batch
+	return r, err
+}
+
+// countAfter is how many attributes a patch would leave on rec.
+func countAfter(rec *store.Record, p store.Patch) int {
+	n := len(rec.Attrs)
+	for _, k := range p.Delete {
+		if _, ok := rec.Attrs[k]; ok {
+			n--
+		}
+	}
+	seen := map[string]bool{}
+	for _, w := range p.Set {
+		_, had := rec.Attrs[w.Key]
+		if (!had || containsString(p.Delete, w.Key)) && !seen[w.Key] {
+			n++
+		}
+		seen[w.Key] = true
+	}
+	return n
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS {{maintenance}};
+DROP TABLE IF EXISTS {{sessions}};

@@ -1,0 +1,117 @@
+package postgres
+
+// The SQL of every operation. Each is one statement (Create and Renew may be
+// preceded, in the same pipeline, by an advisory lock), so each operation is
+// one round trip. Placeholders in {{}} are quoted identifiers (see Names).
+
+// cols is the column list every read returns, in scanRecord's order.
+const cols = `s.id, s.user_id, s.version, s.created_at, s.updated_at, s.last_seen_at,
+    s.expires_at, s.idle_timeout, s.user_agent, s.ip, s.attrs, s.attr_expiry`
+
+// live is true for a row that neither its absolute nor its idle deadline has
+// passed, by the database clock.
+const live = `(s.expires_at > now() AND (s.idle_timeout IS NULL OR s.last_seen_at + s.idle_timeout > now()))`
+
+const expired = `(s.expires_at <= now() OR (s.idle_timeout IS NOT NULL AND s.last_seen_at + s.idle_timeout <= now()))`
+
+const sqlLockUser = `SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))`
+
+const sqlGet = `SELECT ` + cols + `, now() FROM {{sessions}} s WHERE s.id = $1 AND ` + live
+
+// evictSQL deletes the live sessions of user (a text expression) beyond the
+// newest keep-1, making room for one more. exclude is an id to leave alone.
+func evictSQL(user, keep, exclude string) string {
+	return `DELETE FROM {{sessions}} d WHERE ` + keep + ` > 0 AND d.id IN (
+        SELECT s.id FROM {{sessions}} s
+        WHERE s.user_id = ` + user + ` AND s.user_id <> '' AND s.id <> ` + exclude + ` AND ` + live + `
+        ORDER BY s.created_at DESC, s.id DESC
+        OFFSET greatest(` + keep + ` - 1, 0))
+    RETURNING d.id`
+}
+
+var sqlCreate = `WITH ins AS (
+    INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
+        expires_at, idle_timeout, user_agent, ip, attrs)
+    VALUES ($1, $2::text, 1, now(), now(), now(), now() + $3::interval, $4::interval, $5, $6, $7::jsonb)
+    RETURNING ` + cols + `
+), evict AS (` + evictSQL(`$2::text`, `$8::int`, `$1`) + `)
+SELECT ins.*, now(), ARRAY(SELECT id FROM evict) FROM ins`
+
+// sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
+// of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
+// from now). It refuses (and then returns the current row, ok=false) when the
+// version check $7 fails or the result would exceed $8 attributes.
+const sqlUpdate = `WITH upd AS (
+    UPDATE {{sessions}} s SET
+        attrs = (s.attrs - $2::text[]) || $3::jsonb,
+        attr_expiry = CASE WHEN s.attr_expiry = '{}' AND cardinality($5::text[]) = 0 THEN s.attr_expiry
+            ELSE (s.attr_expiry - $2::text[] - $4::text[]) || (
+                SELECT coalesce(jsonb_object_agg(x.k, (extract(epoch FROM now()) * 1000)::bigint + x.ms), '{}')
+                FROM unnest($5::text[], $6::bigint[]) AS x(k, ms)) END,
+        version = s.version + 1,
+        updated_at = now()
+    WHERE s.id = $1 AND ` + live + ` AND ($7::bigint = 0 OR s.version = $7)
+        AND (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $8
+    RETURNING ` + cols + `
+)
+SELECT upd.*, now(), true FROM upd
+UNION ALL
+SELECT ` + cols + `, now(), false FROM {{sessions}} s
+WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
+
+const sqlDelete = `DELETE FROM {{sessions}} WHERE id = $1`
+
+const sqlDeleteUser = `DELETE FROM {{sessions}} WHERE user_id = $1 AND user_id <> '' AND id <> ALL($2::bytea[]) RETURNING id`
+
+const sqlDeleteAll = `DELETE FROM {{sessions}}`
+
+const sqlListUser = `SELECT ` + cols + `, now() FROM {{sessions}} s
+WHERE s.user_id = $1 AND s.user_id <> '' AND ` + live + `
+ORDER BY s.created_at DESC, s.id DESC`
+
+// sqlRenew moves a live session to a new id in one statement: the old row is
+// gone in the same transaction that creates the new one.
+var sqlRenew = `WITH old AS (
+    DELETE FROM {{sessions}} s WHERE s.id = $1 AND ` + live + ` RETURNING s.*
+), ins AS (
+    INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
+        expires_at, idle_timeout, user_agent, ip, attrs, attr_expiry)
+    SELECT $2, CASE WHEN $3::bool THEN $4::text ELSE old.user_id END, old.version + 1, now(), now(), now(),
+        now() + $5::interval, coalesce($6::interval, old.idle_timeout),
+        coalesce(nullif($8::text, ''), old.user_agent), coalesce(nullif($9::text, ''), old.ip), old.attrs, old.attr_expiry
+    FROM old
+    RETURNING ` + cols + `
+), evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
+SELECT ins.*, now(), ARRAY(SELECT id FROM evict) FROM ins`
+
+// sqlTouch records last access for many sessions at once (DESIGN M1): the
+// time is the database clock minus how long ago the node saw the request,
+// it only moves forward, skips rows touched within the granularity $3, and
+// never brings an expired session back.
+const sqlTouch = `UPDATE {{sessions}} s SET last_seen_at = now() - x.ago_us * interval '1 microsecond'
+FROM unnest($1::bytea[], $2::bigint[]) AS x(id, ago_us)
+WHERE s.id = x.id AND s.last_seen_at < now() - x.ago_us * interval '1 microsecond' - $3::interval AND ` + live
+
+// sqlSweepBatch deletes the expired rows among the next $2 ids after the
+// shared cursor, while holding the sweep lease ($1 is this node). Only one
+// node at a time can hold the lease, and the row lock (SKIP LOCKED) keeps two
+// batches from overlapping even if a lease expires mid-batch. At the end of a
+// pass the lease is released but not due again for $4 (the sweep interval).
+const sqlSweepBatch = `WITH st AS (
+    SELECT m.cursor FROM {{maintenance}} m
+    WHERE m.name = 'sweep' AND (m.holder = $1 OR m.lease_until <= now())
+    FOR UPDATE SKIP LOCKED
+), chunk AS (
+    SELECT s.id FROM {{sessions}} s, st WHERE s.id > st.cursor ORDER BY s.id LIMIT $2
+), del AS (
+    DELETE FROM {{sessions}} s USING chunk c WHERE s.id = c.id AND ` + expired + ` RETURNING s.id
+), adv AS (
+    UPDATE {{maintenance}} m SET
+        holder = CASE WHEN (SELECT count(*) FROM chunk) < $2 THEN NULL ELSE $1 END,
+        lease_until = now() + CASE WHEN (SELECT count(*) FROM chunk) < $2 THEN $4::interval ELSE $3::interval END,
+        cursor = CASE WHEN (SELECT count(*) FROM chunk) < $2 THEN ''::bytea
+            ELSE (SELECT c.id FROM chunk c ORDER BY c.id DESC LIMIT 1) END
+    FROM st WHERE m.name = 'sweep'
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM adv), (SELECT count(*) FROM chunk), (SELECT count(*) FROM del)`

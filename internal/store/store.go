@@ -1,0 +1,126 @@
+// Package store defines the contract between the Manager and its backends
+// (PostgreSQL and memory): the rows they keep and the operations they offer.
+//
+// Backends never validate user input (the Manager does that once) and never
+// judge expiry by a node's clock: PostgreSQL uses its own clock, the memory
+// backend the process clock, which is the only clock it has.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync/atomic"
+	"time"
+)
+
+// IDSize is the length of a session ID: a SHA-256 digest of the secret.
+const IDSize = 32
+
+// ID identifies a session: SHA-256 of the session's secret.
+type ID [IDSize]byte
+
+// Errors a backend returns; the Manager wraps them with the operation name.
+var (
+	ErrNotFound          = errors.New("session not found")
+	ErrVersionConflict   = errors.New("session version conflict")
+	ErrTooManyAttributes = errors.New("too many attributes")
+)
+
+// Attr is one stored attribute: its JSON encoding and, optionally, when it
+// stops being visible (zero means never). Decoded memoizes the last typed
+// decode so repeated reads of one snapshot decode once.
+type Attr struct {
+	Raw       json.RawMessage
+	ExpiresAt time.Time
+	Decoded   atomic.Pointer[any]
+}
+
+// Record is an immutable snapshot of a session row as a backend returned it.
+// Now is the backend clock at the moment of the read; the Manager uses it,
+// plus monotonic time elapsed since, to judge attribute expiry.
+type Record struct {
+	ID          ID
+	UserID      string
+	Version     int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	LastSeenAt  time.Time
+	ExpiresAt   time.Time
+	IdleTimeout time.Duration // zero: no idle expiry
+	UserAgent   string
+	IP          string
+	Attrs       map[string]*Attr
+	Now         time.Time
+}
+
+// NewSession is what Create inserts.
+type NewSession struct {
+	ID          ID
+	UserID      string
+	Lifetime    time.Duration
+	IdleTimeout time.Duration
+	UserAgent   string
+	IP          string
+	Attrs       map[string]json.RawMessage
+	MaxPerUser  int // 0: no cap
+}
+
+// AttrWrite is one attribute a patch sets; TTL zero means no expiry.
+type AttrWrite struct {
+	Key string
+	Raw json.RawMessage
+	TTL time.Duration
+}
+
+// Patch is an update: keys to set and keys to remove, applied atomically to
+// the live row as it is at the moment of the write (never to a stale copy).
+type Patch struct {
+	ID            ID
+	Set           []AttrWrite
+	Delete        []string
+	IfVersion     int64 // 0: no version check
+	MaxAttributes int
+}
+
+// Renewal moves a live session to a new ID, keeping its data.
+type Renewal struct {
+	OldID       ID
+	NewID       ID
+	SetUser     bool
+	UserID      string
+	Lifetime    time.Duration
+	IdleTimeout time.Duration // zero keeps the old one
+	UserAgent   string        // empty keeps the old one
+	IP          string        // empty keeps the old one
+	MaxPerUser  int
+}
+
+// Touch records that a session was used Ago before the flush.
+type Touch struct {
+	ID  ID
+	Ago time.Duration
+}
+
+// SweepBatch reports one sweep step.
+type SweepBatch struct {
+	Claimed bool // false: another node holds the sweep, or it is not due
+	Scanned int
+	Deleted int
+	Done    bool // the pass reached the end of the table
+}
+
+// Backend is a session store. Every method is one round trip on PostgreSQL.
+type Backend interface {
+	Create(ctx context.Context, s NewSession) (*Record, []ID, error)
+	Get(ctx context.Context, id ID) (*Record, error)
+	Update(ctx context.Context, p Patch) (*Record, error)
+	Delete(ctx context.Context, id ID) (bool, error)
+	DeleteUser(ctx context.Context, userID string, except []ID) ([]ID, error)
+	DeleteAll(ctx context.Context) (int, error)
+	ListUser(ctx context.Context, userID string) ([]*Record, error)
+	Renew(ctx context.Context, r Renewal) (*Record, []ID, error)
+	Touch(ctx context.Context, touches []Touch, granularity time.Duration) error
+	SweepBatch(ctx context.Context, node string, batch int, lease, interval time.Duration) (SweepBatch, error)
+	Close()
+}

@@ -1,0 +1,175 @@
+package pgsession
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pgsession/pgsession/internal/memory"
+	"github.com/pgsession/pgsession/internal/postgres"
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Manager keeps sessions for one node. Create one per process (per pool) and
+// share it; all methods are safe for concurrent use. Close it on shutdown so
+// pending last-access writes are flushed and background goroutines stop.
+type Manager struct {
+	cfg     Config
+	limits  limits
+	backend store.Backend
+	toucher *toucher
+
+	closed    atomic.Bool
+	stop      chan struct{}  // closed by Close: background loops end
+	wg        sync.WaitGroup // background loops
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open connects to PostgreSQL with a connection string, migrates the schema
+// (unless Config.ManualMigrations) and starts the node. The Manager owns the
+// pool it opens and closes it on Close.
+func Open(ctx context.Context, connString string, cfg Config) (*Manager, error) {
+	poolCfg, err := pgxpool.ParseConfig(connString)
+	if err != nil {
+		return nil, fmt.Errorf("pgsession: open: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, poolCfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgsession: open: %w", err)
+	}
+	m, err := newPostgres(ctx, pool, cfg, true)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+// New starts a node on an existing pool, which the caller keeps owning: Close
+// does not close it. It migrates the schema unless Config.ManualMigrations.
+func New(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Manager, error) {
+	return newPostgres(ctx, pool, cfg, false)
+}
+
+func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool bool) (*Manager, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("pgsession: new: %w", err)
+	}
+	names, err := schemaNames(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgsession: new: %w", err)
+	}
+	if err := prepareSchema(ctx, pool, names, cfg); err != nil {
+		return nil, fmt.Errorf("pgsession: new: %w", err)
+	}
+	return start(cfg, postgres.New(pool, names, ownsPool)), nil
+}
+
+func schemaNames(cfg Config) (*postgres.Names, error) {
+	names, err := postgres.NewNames(cfg.Schema, cfg.TablePrefix)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	return names, nil
+}
+
+func prepareSchema(ctx context.Context, pool *pgxpool.Pool, names *postgres.Names, cfg Config) error {
+	want := postgres.LatestVersion(names)
+	if !cfg.ManualMigrations {
+		if _, err := postgres.Migrate(ctx, pool, names, want, cfg.CreateSchema); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		return nil
+	}
+	have, err := postgres.Version(ctx, pool, names)
+	if err != nil {
+		return err
+	}
+	if have != want {
+		return fmt.Errorf("%w: database has %d, this code needs %d", ErrSchemaVersion, have, want)
+	}
+	return nil
+}
+
+// MemoryStore holds sessions in process memory. Managers that share one
+// MemoryStore behave as nodes sharing one database.
+type MemoryStore struct{ s *memory.Store }
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore { return &MemoryStore{s: memory.New()} }
+
+// NewMemory starts a node on an in-memory store: for a single process, the
+// demo and tests. A nil store gives the Manager a private one.
+func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("pgsession: new: %w", err)
+	}
+	if _, err := schemaNames(cfg); err != nil { // same rules everywhere
+		return nil, fmt.Errorf("pgsession: new: %w", err)
+	}
+	if st == nil {
+		st = NewMemoryStore()
+	}
+	return start(cfg, st.s), nil
+}
+
+func start(cfg Config, b store.Backend) *Manager {
+	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{})}
+	m.toucher = newToucher(b, cfg)
+	if cfg.TouchInterval > 0 {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.toucher.run(m.stop)
+		}()
+	}
+	if cfg.SweepInterval > 0 {
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.runJanitor()
+		}()
+	}
+	return m
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (m *Manager) Config() Config { return m.cfg }
+
+// Close flushes pending last-access writes (bounded by ctx), stops every
+// background goroutine and, if the Manager opened its pool, closes it. Calls
+// after the first return nil and do nothing.
+func (m *Manager) Close(ctx context.Context) error {
+	m.closeOnce.Do(func() {
+		m.closed.Store(true)
+		close(m.stop)
+		m.wg.Wait()
+		if err := m.toucher.flush(ctx); err != nil {
+			m.closeErr = fmt.Errorf("pgsession: close: flush touches: %w", err)
+		}
+		m.backend.Close()
+	})
+	return m.closeErr
+}
+
+// op wraps an error with the operation's name; nil stays nil.
+func op(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("pgsession: %s: %w", name, err)
+}
+
+func (m *Manager) checkOpen(name string) error {
+	if m.closed.Load() {
+		return op(name, ErrClosed)
+	}
+	return nil
+}
+

@@ -1,0 +1,110 @@
+package pgsessiontest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// DefaultDatabaseURL is used when PGSESSION_TEST_DATABASE_URL is not set.
+const DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// DatabaseURL returns the test database's connection string.
+func DatabaseURL() string {
+	if u := os.Getenv("PGSESSION_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return DefaultDatabaseURL
+}
+
+var shared struct {
+	mu   sync.Mutex
+	pool *pgxpool.Pool // guarded by mu; for schema setup and inspection
+}
+
+// AdminPool returns a pool shared by the tests of one package, for setup and
+// for inspecting tables. Close it from TestMain with Close.
+func AdminPool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.pool == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cfg, err := pgxpool.ParseConfig(DatabaseURL())
+		if err != nil {
+			tb.Fatalf("pgsessiontest: bad database URL: %v", err)
+		}
+		cfg.MaxConns = 4
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err == nil {
+			err = pool.Ping(ctx)
+		}
+		if err != nil {
+			tb.Fatalf("pgsessiontest: PostgreSQL is not reachable at %s (start it, or set PGSESSION_TEST_DATABASE_URL): %v", DatabaseURL(), err)
+		}
+		shared.pool = pool
+	}
+	return shared.pool
+}
+
+// Close closes the shared pool. Call it at the end of TestMain, before
+// checking for leaked goroutines.
+func Close() {
+	shared.mu.Lock()
+	defer shared.mu.Unlock()
+	if shared.pool != nil {
+		shared.pool.Close()
+		shared.pool = nil
+	}
+}
+
+// Schema creates an empty schema with a unique name and drops it, with
+// everything in it, when the test ends.
+func Schema(tb testing.TB) string {
+	tb.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "pgst_" + hex.EncodeToString(b[:])
+	pool := AdminPool(tb)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, "CREATE SCHEMA "+pgx.Identifier{name}.Sanitize()); err != nil {
+		tb.Fatalf("pgsessiontest: create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := AdminPool(tb).Exec(context.Background(), "DROP SCHEMA "+pgx.Identifier{name}.Sanitize()+" CASCADE"); err != nil {
+			tb.Errorf("pgsessiontest: drop schema: %v", err)
+		}
+	})
+	return name
+}
+
+// Pool opens a pool of its own (one per simulated node), closed when the test
+// ends. tracer, if not nil, sees every query.
+func Pool(tb testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(DatabaseURL())
+	if err != nil {
+		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
+	}
+	cfg.MaxConns = 8
+	cfg.ConnConfig.Tracer = tracer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		tb.Fatalf("pgsessiontest: PostgreSQL is not reachable at %s: %v", DatabaseURL(), err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}

@@ -1,0 +1,82 @@
+package pgsession
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+)
+
+// sweepLease is how long a node holds the sweep between two batches. If the
+// node dies mid-pass, another takes over from the shared cursor after this.
+const sweepLease = 30 * time.Second
+
+// SweepResult reports one sweep pass.
+type SweepResult struct {
+	// Ran is false when another node holds the sweep or the next pass is not
+	// due yet (a pass ran less than SweepInterval ago).
+	Ran bool
+	// Batches is the number of statements run; Deleted the sessions removed.
+	Batches, Deleted int
+	// Complete is true when the pass reached the end of the table.
+	Complete bool
+}
+
+// Sweep deletes expired sessions in batches of Config.SweepBatchSize, one
+// statement each, while this node holds the cluster-wide sweep lease (DESIGN
+// M2). Nodes run it on their own every SweepInterval; call it to force a pass
+// from a job or the CLI. Expired sessions are invisible to reads either way.
+func (m *Manager) Sweep(ctx context.Context) (SweepResult, error) {
+	if err := m.checkOpen("sweep"); err != nil {
+		return SweepResult{}, err
+	}
+	return m.sweep(ctx)
+}
+
+func (m *Manager) sweep(ctx context.Context) (SweepResult, error) {
+	var res SweepResult
+	every := max(m.cfg.SweepInterval, 0) * 9 / 10 // due a little early, so one node's tick finds it due
+	for {
+		b, err := m.backend.SweepBatch(ctx, m.cfg.NodeID, m.cfg.SweepBatchSize, sweepLease, every)
+		if err != nil {
+			return res, op("sweep", err)
+		}
+		if !b.Claimed {
+			return res, nil
+		}
+		res.Ran = true
+		res.Batches++
+		res.Deleted += b.Deleted
+		if b.Done {
+			res.Complete = true
+			return res, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return res, op("sweep", err)
+		}
+	}
+}
+
+// runJanitor sweeps every SweepInterval, with jitter so nodes started
+// together do not all try at once, until the Manager closes.
+func (m *Manager) runJanitor() {
+	for {
+		wait := m.cfg.SweepInterval + time.Duration(rand.Int64N(int64(m.cfg.SweepInterval/5)+1))
+		select {
+		case <-m.stop:
+			return
+		case <-time.After(wait):
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-m.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		if _, err := m.sweep(ctx); err != nil && ctx.Err() == nil {
+			m.cfg.Logger.Warn("pgsession: sweep failed", "err", err)
+		}
+		cancel()
+	}
+}
