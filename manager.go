@@ -172,4 +172,3 @@ func (m *Manager) checkOpen(name string) error {
 	}
 	return nil
 }
-

@@ -320,4 +320,3 @@ type duplicateError struct{}
 func (duplicateError) Error() string { return "session id already exists" }
 
 var errDuplicate error = duplicateError{}
-

@@ -286,4 +286,3 @@ func containsString(list []string, s string) bool {
 	}
 	return false
 }
-
