@@ -80,3 +80,14 @@ func ctxT(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// rowCount counts stored sessions, live or not.
+func (c *cluster) rowCount(t *testing.T) int {
+	if c.kind == "memory" {
+		return c.mem.Len()
+	}
+	var n int
+	require.NoError(t, pgsessiontest.AdminPool(t).QueryRow(context.Background(),
+		"SELECT count(*) FROM "+sessionsTable(c.schema)).Scan(&n))
+	return n
+}

@@ -172,3 +172,7 @@ func (m *Manager) checkOpen(name string) error {
 	}
 	return nil
 }
+
+// Len returns how many sessions the store holds, expired or not (for tests
+// and the demo).
+func (st *MemoryStore) Len() int { return st.s.Len() }

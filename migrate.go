@@ -44,8 +44,9 @@ func SchemaVersion(ctx context.Context, pool *pgxpool.Pool, cfg Config) (have, w
 }
 
 // MigrationSQL returns the SQL of every migration, up (in order) or down (in
-// reverse), for teams that apply schema changes with their own tool. Each
-// step is headed by a comment naming its version.
+// reverse), for teams that apply schema changes with their own tool. It also
+// keeps pgsession's own record of applied versions, so a Manager with
+// ManualMigrations accepts a schema built from it.
 func MigrationSQL(cfg Config, down bool) (string, error) {
 	names, err := schemaNames(cfg.namesOnly())
 	if err != nil {
@@ -53,15 +54,21 @@ func MigrationSQL(cfg Config, down bool) (string, error) {
 	}
 	ms := postgres.Migrations(names)
 	var b strings.Builder
+	b.WriteString("BEGIN;\n")
+	if cfg.CreateSchema && !down {
+		fmt.Fprintf(&b, "CREATE SCHEMA IF NOT EXISTS %s;\n", names.Expand("{{schema}}"))
+	}
+	b.WriteString(postgres.TrackingTableSQL(names) + "\n")
 	for i := range ms {
-		m := ms[i]
-		body := m.Up
+		m, body, dir := ms[i], ms[i].Up, "up"
 		if down {
 			m = ms[len(ms)-1-i]
-			body = m.Down
+			body, dir = m.Down, "down"
 		}
-		fmt.Fprintf(&b, "-- pgsession migration %03d_%s (%s)\n%s\n", m.Version, m.Name, map[bool]string{false: "up", true: "down"}[down], strings.TrimSpace(body))
+		fmt.Fprintf(&b, "\n-- pgsession migration %03d_%s (%s)\n%s\n%s\n",
+			m.Version, m.Name, dir, strings.TrimSpace(body), postgres.RecordSQL(names, m, !down))
 	}
+	b.WriteString("COMMIT;\n")
 	return b.String(), nil
 }
 

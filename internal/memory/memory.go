@@ -320,3 +320,10 @@ type duplicateError struct{}
 func (duplicateError) Error() string { return "session id already exists" }
 
 var errDuplicate error = duplicateError{}
+
+// Len returns how many rows the store holds, expired or not.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rows)
+}

@@ -66,17 +66,32 @@ func LatestVersion(n *Names) int {
 	return ms[len(ms)-1].Version
 }
 
+// TrackingTableSQL creates the table that records applied migrations.
+func TrackingTableSQL(n *Names) string {
+	return n.Expand(`CREATE TABLE IF NOT EXISTS {{migrations}} (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+);`)
+}
+
+// RecordSQL is the statement that records (up) or forgets (down) a
+// migration in the tracking table, for printed SQL. Version and name are our
+// own constants, never user input.
+func RecordSQL(n *Names, m Migration, up bool) string {
+	if up {
+		return n.Expand(fmt.Sprintf(`INSERT INTO {{migrations}} (version, name) VALUES (%d, '%s');`, m.Version, m.Name))
+	}
+	return n.Expand(fmt.Sprintf(`DELETE FROM {{migrations}} WHERE version = %d;`, m.Version))
+}
+
 func (n *Names) ensureMigrationsTable(ctx context.Context, tx pgx.Tx, createSchema bool) error {
 	if createSchema {
 		if _, err := tx.Exec(ctx, n.Expand(`CREATE SCHEMA IF NOT EXISTS {{schema}}`)); err != nil {
 			return fmt.Errorf("create schema: %w", err)
 		}
 	}
-	_, err := tx.Exec(ctx, n.Expand(`CREATE TABLE IF NOT EXISTS {{migrations}} (
-    version    integer     PRIMARY KEY,
-    name       text        NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-)`))
+	_, err := tx.Exec(ctx, TrackingTableSQL(n))
 	if err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
