@@ -55,7 +55,10 @@ func TestRoundTripBudget(t *testing.T) {
 		}
 		return nil
 	})
-	budget("update", 1, func() (err error) { _, err = m.Update(ctx, s2.ID(), new(pgsession.Patch).Set("x", 1).Delete("y")); return })
+	budget("update", 1, func() (err error) {
+		_, err = m.Update(ctx, s2.ID(), new(pgsession.Patch).Set("x", 1).Delete("y"))
+		return
+	})
 	budget("update refused", 1, func() error {
 		_, err := m.Update(ctx, s2.ID(), new(pgsession.Patch).Set("x", 2), pgsession.IfVersion(1))
 		require.ErrorIs(t, err, pgsession.ErrVersionConflict)
