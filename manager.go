@@ -24,6 +24,8 @@ type Manager struct {
 
 	closed    atomic.Bool
 	stop      chan struct{}  // closed by Close: background loops end
+	bgCtx     context.Context
+	bgCancel  context.CancelFunc // cancels background work in flight on Close
 	wg        sync.WaitGroup // background loops
 	closeOnce sync.Once
 	closeErr  error
@@ -121,6 +123,7 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 
 func start(cfg Config, b store.Backend) *Manager {
 	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{})}
+	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	m.toucher = newToucher(b, cfg)
 	if cfg.TouchInterval > 0 {
 		m.wg.Add(1)
@@ -149,6 +152,7 @@ func (m *Manager) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() {
 		m.closed.Store(true)
 		close(m.stop)
+		m.bgCancel()
 		m.wg.Wait()
 		if err := m.toucher.flush(ctx); err != nil {
 			m.closeErr = fmt.Errorf("pgsession: close: flush touches: %w", err)

@@ -66,17 +66,8 @@ func (m *Manager) runJanitor() {
 			return
 		case <-time.After(wait):
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-m.stop:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		if _, err := m.sweep(ctx); err != nil && ctx.Err() == nil {
+		if _, err := m.sweep(m.bgCtx); err != nil && m.bgCtx.Err() == nil {
 			m.cfg.Logger.Warn("pgsession: sweep failed", "err", err)
 		}
-		cancel()
 	}
 }
