@@ -23,10 +23,10 @@ type Manager struct {
 	toucher *toucher
 
 	closed    atomic.Bool
-	stop      chan struct{}  // closed by Close: background loops end
+	stop      chan struct{} // closed by Close: background loops end
 	bgCtx     context.Context
 	bgCancel  context.CancelFunc // cancels background work in flight on Close
-	wg        sync.WaitGroup // background loops
+	wg        sync.WaitGroup     // background loops
 	closeOnce sync.Once
 	closeErr  error
 }
