@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# test.sh is what `make test` and CI run: services, formatting, vet, the race-
+# enabled test suite, then a short fuzz pass over every fuzz target in the
+# module. go test's own output is printed as is. Any failure stops the run
+# with a non-zero exit.
+#
+# Environment:
+#   PGSESSION_FUZZTIME  how long each fuzz target runs (default 10s).
+#   and whatever scripts/services.sh reads (PGSESSION_TEST_DATABASE_URL, ...).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+fuzztime=${PGSESSION_FUZZTIME:-10s}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "services"
+bash scripts/services.sh
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt: these files are not formatted (run make fmt):" >&2
+	printf '  %s\n' $unformatted >&2
+	exit 1
+fi
+echo "all files formatted"
+
+step "go vet"
+go vet ./...
+
+step "go test -race"
+go test -race -count=1 -timeout 10m ./...
+
+step "fuzz (${fuzztime} per target)"
+# Package directories of this module only (nested modules run their own).
+pkg_dirs=$(go list -f '{{.Dir}}' ./...)
+root=$(go list -m -f '{{.Dir}}')
+found=0
+for dir in $pkg_dirs; do
+	# Fuzz targets live in the package's _test.go files, one "func FuzzX(" each.
+	targets=$(grep -h -o '^func Fuzz[A-Za-z0-9_]*(' "$dir"/*_test.go 2>/dev/null |
+		sed -e 's/^func //' -e 's/($//' | sort -u || true)
+	[ -n "$targets" ] || continue
+	pkg=.${dir#"$root"}
+	for target in $targets; do
+		found=$((found + 1))
+		echo "--- fuzz ${pkg} ${target}"
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg"
+	done
+done
+if [ "$found" -eq 0 ]; then
+	echo "no fuzz targets in this module yet"
+fi
+
+step "all checks passed"
