@@ -23,13 +23,59 @@ type Store struct {
 	// sweep lease, as the maintenance row in PostgreSQL
 	sweepHolder string
 	sweepUntil  time.Time
+	subs        map[int]func(store.Event) // guarded by mu; the Managers sharing the store
+	nextSub     int
 }
 
 var _ store.Backend = (*Store)(nil)
 
 // New returns an empty store on the process clock.
 func New() *Store {
-	return &Store{now: time.Now, rows: map[store.ID]*store.Record{}, byUser: map[string]map[store.ID]struct{}{}}
+	return &Store{now: time.Now, rows: map[store.ID]*store.Record{}, byUser: map[string]map[store.ID]struct{}{},
+		subs: map[int]func(store.Event){}}
+}
+
+// Subscribe delivers every event published on the store to fn, in order,
+// until the returned cancel is called. fn runs under the store's lock (as a
+// notification is part of the transaction that sends it), so it must not
+// call the store.
+func (s *Store) Subscribe(fn func(store.Event)) (cancel func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextSub
+	s.nextSub++
+	s.subs[id] = fn
+	return func() {
+		s.mu.Lock()
+		delete(s.subs, id)
+		s.mu.Unlock()
+	}
+}
+
+// Publish delivers an event to every subscriber.
+func (s *Store) Publish(e store.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.publish(e)
+}
+
+// publish runs with mu held.
+func (s *Store) publish(e store.Event) {
+	for _, fn := range s.subs {
+		fn(e)
+	}
+}
+
+func (s *Store) publishDeleted(ids []store.ID) {
+	if len(ids) > 0 {
+		s.publish(store.Event{Kind: store.EventDeleted, IDs: ids})
+	}
+}
+
+// DropUserCache tells every subscriber to forget the user's cached sessions.
+func (s *Store) DropUserCache(_ context.Context, user string) error {
+	s.Publish(store.Event{Kind: store.EventUserDropped, User: user})
+	return nil
 }
 
 func isLive(r *store.Record, now time.Time) bool {
@@ -129,6 +175,7 @@ func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []
 		return nil, nil, errDuplicate
 	}
 	s.put(r)
+	s.publishDeleted(evicted)
 	return snapshot(r, now), evicted, nil
 }
 
@@ -154,7 +201,7 @@ func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) 
 		return nil, store.ErrNotFound
 	}
 	if p.IfVersion != 0 && r.Version != p.IfVersion {
-		return nil, store.ErrVersionConflict
+		return nil, &store.ConflictError{Current: r.Version}
 	}
 	attrs := maps.Clone(r.Attrs)
 	if attrs == nil {
@@ -185,7 +232,11 @@ func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) 
 func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.remove(id), nil
+	if !s.remove(id) {
+		return false, nil
+	}
+	s.publishDeleted([]store.ID{id})
+	return true, nil
 }
 
 // DeleteUser removes a user's sessions but those in except.
@@ -201,6 +252,9 @@ func (s *Store) DeleteUser(_ context.Context, user string, except []store.ID) ([
 	for _, id := range out {
 		s.remove(id)
 	}
+	if len(out) > 0 {
+		s.publish(store.Event{Kind: store.EventUserDeleted, User: user})
+	}
 	return out, nil
 }
 
@@ -211,6 +265,7 @@ func (s *Store) DeleteAll(context.Context) (int, error) {
 	n := len(s.rows)
 	s.rows = map[store.ID]*store.Record{}
 	s.byUser = map[string]map[store.ID]struct{}{}
+	s.publish(store.Event{Kind: store.EventAllDeleted})
 	return n, nil
 }
 
@@ -259,6 +314,7 @@ func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []sto
 	}
 	evicted := s.evict(next.UserID, rn.MaxPerUser, now)
 	s.put(&next)
+	s.publishDeleted(append([]store.ID{rn.OldID}, evicted...))
 	return snapshot(&next, now), evicted, nil
 }
 

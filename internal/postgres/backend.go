@@ -20,8 +20,10 @@ type Backend struct {
 	pool      *pgxpool.Pool
 	ownsPool  bool
 	names     *Names
+	channel   string
 	getSQL    string
 	createSQL string
+	cappedSQL string
 	updateSQL string
 	deleteSQL string
 	delUser   string
@@ -30,6 +32,8 @@ type Backend struct {
 	renewSQL  string
 	touchSQL  string
 	sweepSQL  string
+	dropSQL   string
+	annSQL    string
 }
 
 var _ store.Backend = (*Backend)(nil)
@@ -37,9 +41,10 @@ var _ store.Backend = (*Backend)(nil)
 // New returns a backend on pool. If ownsPool, Close closes the pool.
 func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 	return &Backend{
-		pool: pool, ownsPool: ownsPool, names: names,
+		pool: pool, ownsPool: ownsPool, names: names, channel: names.Channel(),
 		getSQL:    names.Expand(sqlGet),
 		createSQL: names.Expand(sqlCreate),
+		cappedSQL: names.Expand(sqlCreateCapped),
 		updateSQL: names.Expand(sqlUpdate),
 		deleteSQL: names.Expand(sqlDelete),
 		delUser:   names.Expand(sqlDeleteUser),
@@ -48,6 +53,8 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		renewSQL:  names.Expand(sqlRenew),
 		touchSQL:  names.Expand(sqlTouch),
 		sweepSQL:  names.Expand(sqlSweepBatch),
+		dropSQL:   sqlDropUserCache,
+		annSQL:    sqlAnnounce,
 	}
 }
 
@@ -91,20 +98,26 @@ func encodeAttrs(attrs map[string]json.RawMessage) ([]byte, error) {
 	return json.Marshal(attrs)
 }
 
-// Create inserts a session and evicts the user's oldest beyond the cap.
+// Create inserts a session and, when a cap applies, evicts the user's
+// oldest beyond it in the same round trip.
 func (b *Backend) Create(ctx context.Context, s store.NewSession) (*store.Record, []store.ID, error) {
 	attrs, err := encodeAttrs(s.Attrs)
 	if err != nil {
 		return nil, nil, err
 	}
+	args := []any{s.ID[:], s.UserID, interval(s.Lifetime), optionalInterval(s.IdleTimeout),
+		s.UserAgent, s.IP, string(attrs)}
+	if s.MaxPerUser <= 0 || s.UserID == "" {
+		rec, err := scanRecord(b.pool.QueryRow(ctx, b.createSQL, args...))
+		return rec, nil, err
+	}
 	var rec *store.Record
 	var evicted [][]byte
-	args := []any{s.ID[:], s.UserID, interval(s.Lifetime), optionalInterval(s.IdleTimeout),
-		s.UserAgent, s.IP, string(attrs), s.MaxPerUser}
-	lock := s.MaxPerUser > 0 && s.UserID != ""
-	err = b.withUserLock(ctx, lock, s.UserID, b.createSQL, args, func(row pgx.Row) error {
+	var notes int
+	args = append(args, s.MaxPerUser, b.channel)
+	err = b.withUserLock(ctx, true, s.UserID, b.cappedSQL, args, func(row pgx.Row) error {
 		var err error
-		rec, err = scanRecord(row, &evicted)
+		rec, err = scanRecord(row, &evicted, &notes)
 		return err
 	})
 	if err != nil {
@@ -165,7 +178,7 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 		case countAfter(rec, p) > p.MaxAttributes:
 			return nil, store.ErrTooManyAttributes
 		case p.IfVersion != 0 && rec.Version != p.IfVersion:
-			return nil, store.ErrVersionConflict
+			return nil, &store.ConflictError{Current: rec.Version}
 		case attempt >= updateRetries:
 			// The refusal came from a change that committed while we waited
 			// for the row; with a version check that is a conflict.
@@ -174,19 +187,18 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 	}
 }
 
-// Delete removes a session; it reports whether a row was there.
+// Delete removes a session and announces it; it reports whether a row was there.
 func (b *Backend) Delete(ctx context.Context, id store.ID) (bool, error) {
-	tag, err := b.pool.Exec(ctx, b.deleteSQL, id[:])
-	return tag.RowsAffected() > 0, err
+	var n, notes int
+	err := b.pool.QueryRow(ctx, b.deleteSQL, id[:], b.channel).Scan(&n, &notes)
+	return n > 0, err
 }
 
 // DeleteUser removes all of a user's sessions but those in except.
 func (b *Backend) DeleteUser(ctx context.Context, userID string, except []store.ID) ([]store.ID, error) {
-	rows, err := b.pool.Query(ctx, b.delUser, userID, idsToBytes(except))
-	if err != nil {
-		return nil, err
-	}
-	raw, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	var raw [][]byte
+	var notes int
+	err := b.pool.QueryRow(ctx, b.delUser, userID, idsToBytes(except), b.channel).Scan(&raw, &notes)
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +207,21 @@ func (b *Backend) DeleteUser(ctx context.Context, userID string, except []store.
 
 // DeleteAll removes every session.
 func (b *Backend) DeleteAll(ctx context.Context) (int, error) {
-	tag, err := b.pool.Exec(ctx, b.delAll)
-	return int(tag.RowsAffected()), err
+	var n, notes int
+	err := b.pool.QueryRow(ctx, b.delAll, b.channel).Scan(&n, &notes)
+	return n, err
+}
+
+// DropUserCache asks every node to forget the user's cached sessions.
+func (b *Backend) DropUserCache(ctx context.Context, userID string) error {
+	_, err := b.pool.Exec(ctx, b.dropSQL, b.channel, userID)
+	return err
+}
+
+// Announce sends payloads (internal/notify's format) in one statement.
+func (b *Backend) Announce(ctx context.Context, payloads []string) error {
+	_, err := b.pool.Exec(ctx, b.annSQL, b.channel, payloads)
+	return err
 }
 
 // ListUser returns a user's live sessions, newest first.
@@ -221,12 +246,13 @@ func (b *Backend) ListUser(ctx context.Context, userID string) ([]*store.Record,
 func (b *Backend) Renew(ctx context.Context, r store.Renewal) (*store.Record, []store.ID, error) {
 	var rec *store.Record
 	var evicted [][]byte
+	var notes int
 	args := []any{r.OldID[:], r.NewID[:], r.SetUser, r.UserID, interval(r.Lifetime),
-		optionalInterval(r.IdleTimeout), r.MaxPerUser, r.UserAgent, r.IP}
+		optionalInterval(r.IdleTimeout), r.MaxPerUser, r.UserAgent, r.IP, b.channel}
 	lock := r.SetUser && r.MaxPerUser > 0 && r.UserID != ""
 	err := b.withUserLock(ctx, lock, r.UserID, b.renewSQL, args, func(row pgx.Row) error {
 		var err error
-		rec, err = scanRecord(row, &evicted)
+		rec, err = scanRecord(row, &evicted, &notes)
 		return err
 	})
 	if errors.Is(err, pgx.ErrNoRows) {

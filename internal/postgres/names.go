@@ -1,6 +1,8 @@
 package postgres
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -74,6 +76,15 @@ func (n *Names) Expand(sql string) string { return n.replacer.Replace(sql) }
 
 // Table returns the quoted, schema-qualified name of one of our tables.
 func (n *Names) Table(name string) string { return n.tables[name] }
+
+// Channel is the LISTEN/NOTIFY channel of this deployment. It is derived
+// from schema and prefix, so deployments in different schemas of one
+// database never share invalidations (DESIGN L2), and it stays under
+// PostgreSQL's 63-byte identifier limit whatever their length.
+func (n *Names) Channel() string {
+	sum := sha256.Sum256([]byte(n.Schema + "." + n.Prefix))
+	return "pgsession_" + hex.EncodeToString(sum[:8])
+}
 
 // LockClass is the first key of this deployment's two-key advisory locks.
 func (n *Names) LockClass() int32 { return n.lockClass }

@@ -16,6 +16,18 @@ const expired = `(s.expires_at <= now() OR (s.idle_timeout IS NOT NULL AND s.las
 
 const sqlLockUser = `SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))`
 
+// notifyDeleted announces, inside the deleting transaction, every id that
+// src (a subquery with an id column) returns: 100 ids per notification, so
+// each stays under the 8000-byte payload limit however many there are
+// (DESIGN L2). Its value is the number of notifications sent. The payload is
+// internal/notify's "d" form. channel is a parameter reference.
+func notifyDeleted(src, channel string) string {
+	return `(SELECT count(*) FROM (
+        SELECT pg_notify(` + channel + `, '1|d|' || string_agg(encode(x.id, 'hex'), ','))
+        FROM (SELECT src.id, (row_number() OVER () - 1) / 100 AS chunk FROM ` + src + `) x
+        GROUP BY x.chunk) n)`
+}
+
 const sqlGet = `SELECT ` + cols + `, now() FROM {{sessions}} s WHERE s.id = $1 AND ` + live
 
 // evictSQL deletes the live sessions of user (a text expression) beyond the
@@ -29,13 +41,19 @@ func evictSQL(user, keep, exclude string) string {
     RETURNING d.id`
 }
 
-var sqlCreate = `WITH ins AS (
-    INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
+const insertSession = `INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
         expires_at, idle_timeout, user_agent, ip, attrs)
     VALUES ($1, $2::text, 1, now(), now(), now(), now() + $3::interval, $4::interval, $5, $6, $7::jsonb)
-    RETURNING ` + cols + `
+    RETURNING ` + cols
+
+// sqlCreate inserts a session that no cap applies to.
+const sqlCreate = insertSession + `, now()`
+
+// sqlCreateCapped also removes the user's sessions past the cap ($8) and
+// announces their deletion ($9 is the channel), in the same statement.
+var sqlCreateCapped = `WITH ins AS (` + insertSession + `
 ), evict AS (` + evictSQL(`$2::text`, `$8::int`, `$1`) + `)
-SELECT ins.*, now(), ARRAY(SELECT id FROM evict) FROM ins`
+SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + notifyDeleted(`evict src`, `$9`) + ` FROM ins`
 
 // sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
 // of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
@@ -59,11 +77,27 @@ UNION ALL
 SELECT ` + cols + `, now(), false FROM {{sessions}} s
 WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 
-const sqlDelete = `DELETE FROM {{sessions}} WHERE id = $1`
+// The deletes announce themselves inside their own transaction ($N is the
+// channel): revocations are where reliability matters most (DESIGN W3).
+var sqlDelete = `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id)
+SELECT (SELECT count(*) FROM d), ` + notifyDeleted(`d src`, `$2`)
 
-const sqlDeleteUser = `DELETE FROM {{sessions}} WHERE user_id = $1 AND user_id <> '' AND id <> ALL($2::bytea[]) RETURNING id`
+// sqlDeleteUser announces the user, not each id: one small payload however
+// many sessions the user had; nodes drop that user's cached copies.
+const sqlDeleteUser = `WITH d AS (
+    DELETE FROM {{sessions}} WHERE user_id = $1 AND user_id <> '' AND id <> ALL($2::bytea[]) RETURNING id
+)
+SELECT ARRAY(SELECT id FROM d),
+    (SELECT count(*) FROM (SELECT pg_notify($3, '1|U|' || $1::text) WHERE EXISTS (SELECT 1 FROM d)) n)`
 
-const sqlDeleteAll = `DELETE FROM {{sessions}}`
+const sqlDeleteAll = `WITH d AS (DELETE FROM {{sessions}} RETURNING 1)
+SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM (SELECT pg_notify($1, '1|A')) n)`
+
+// sqlDropUserCache asks every node to forget a user's cached sessions.
+const sqlDropUserCache = `SELECT pg_notify($1, '1|C|' || $2::text)`
+
+// sqlAnnounce sends many payloads in one statement (one commit).
+const sqlAnnounce = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
 
 const sqlListUser = `SELECT ` + cols + `, now() FROM {{sessions}} s
 WHERE s.user_id = $1 AND s.user_id <> '' AND ` + live + `
@@ -82,7 +116,8 @@ var sqlRenew = `WITH old AS (
     FROM old
     RETURNING ` + cols + `
 ), evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
-SELECT ins.*, now(), ARRAY(SELECT id FROM evict) FROM ins`
+SELECT ins.*, now(), ARRAY(SELECT id FROM evict),
+    ` + notifyDeleted(`(SELECT id FROM old UNION ALL SELECT id FROM evict) src`, `$10`) + ` FROM ins`
 
 // sqlTouch records last access for many sessions at once (DESIGN M1): the
 // time is the database clock minus how long ago the node saw the request,

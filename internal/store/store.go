@@ -27,6 +27,14 @@ var (
 	ErrTooManyAttributes = errors.New("too many attributes")
 )
 
+// ConflictError is a version-check refusal that knows the current version.
+type ConflictError struct{ Current int64 }
+
+func (e *ConflictError) Error() string { return ErrVersionConflict.Error() }
+
+// Is makes errors.Is(err, ErrVersionConflict) hold.
+func (e *ConflictError) Is(target error) bool { return target == ErrVersionConflict }
+
 // Attr is one stored attribute: its JSON encoding and, optionally, when it
 // stops being visible (zero means never). Decoded memoizes the last typed
 // decode so repeated reads of one snapshot decode once.
@@ -122,5 +130,7 @@ type Backend interface {
 	Renew(ctx context.Context, r Renewal) (*Record, []ID, error)
 	Touch(ctx context.Context, touches []Touch, granularity time.Duration) error
 	SweepBatch(ctx context.Context, node string, batch int, lease, interval time.Duration) (SweepBatch, error)
+	// DropUserCache tells every node to forget a user's cached sessions.
+	DropUserCache(ctx context.Context, userID string) error
 	Close()
 }

@@ -1,0 +1,126 @@
+// Package notify carries invalidation events between nodes over PostgreSQL
+// LISTEN/NOTIFY: the payload codec and the listener that keeps one dedicated
+// connection per node.
+package notify
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Payload format, version 1: "1|<kind>|<body>" where body is
+//
+//	u: <hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
+//	A: empty                     h: <node>|<seq>
+//
+// The SQL in internal/postgres writes the "d", "U" and "A" forms itself,
+// inside the transaction that deletes.
+const formatVersion = "1"
+
+// MaxPayload keeps every payload under PostgreSQL's 8000-byte limit.
+const MaxPayload = 7900
+
+// ErrMalformed reports a payload this code cannot read: foreign, of a later
+// format, or damaged. The listener logs and ignores it.
+var ErrMalformed = errors.New("malformed notification payload")
+
+// Encode returns the payloads for e, several when its ids do not fit in one.
+func Encode(e store.Event) []string {
+	head := formatVersion + "|" + string(e.Kind) + "|"
+	switch e.Kind {
+	case store.EventUpdated, store.EventDeleted:
+		var out []string
+		var b strings.Builder
+		for i, id := range e.IDs {
+			item := hex.EncodeToString(id[:])
+			if e.Kind == store.EventUpdated {
+				item += ":" + strconv.FormatInt(e.Versions[i], 10)
+			}
+			if b.Len() > len(head) && b.Len()+1+len(item) > MaxPayload {
+				out = append(out, b.String())
+				b.Reset()
+			}
+			if b.Len() == 0 {
+				b.WriteString(head)
+			} else {
+				b.WriteByte(',')
+			}
+			b.WriteString(item)
+		}
+		if b.Len() > 0 {
+			out = append(out, b.String())
+		}
+		return out
+	case store.EventHeartbeat:
+		return []string{head + e.Node + "|" + strconv.FormatUint(e.Seq, 10)}
+	default:
+		return []string{head + e.User}
+	}
+}
+
+// Decode reads one payload.
+func Decode(p string) (store.Event, error) {
+	bad := func(why string) (store.Event, error) {
+		return store.Event{}, fmt.Errorf("%w: %s: %.60q", ErrMalformed, why, p)
+	}
+	ver, rest, ok := strings.Cut(p, "|")
+	if !ok || ver != formatVersion {
+		return bad("unknown format")
+	}
+	kind, body, ok := strings.Cut(rest, "|")
+	if !ok || len(kind) != 1 {
+		return bad("no kind")
+	}
+	e := store.Event{Kind: store.EventKind(kind[0])}
+	switch e.Kind {
+	case store.EventUpdated, store.EventDeleted:
+		if body == "" {
+			return bad("no ids")
+		}
+		for item := range strings.SplitSeq(body, ",") {
+			hexID, verText, hasVer := strings.Cut(item, ":")
+			if hasVer != (e.Kind == store.EventUpdated) {
+				return bad("version mismatch")
+			}
+			var id store.ID
+			if len(hexID) != 2*len(id) {
+				return bad("id length")
+			}
+			if _, err := hex.Decode(id[:], []byte(hexID)); err != nil {
+				return bad("id not hex")
+			}
+			e.IDs = append(e.IDs, id)
+			if hasVer {
+				v, err := strconv.ParseInt(verText, 10, 64)
+				if err != nil || v < 1 {
+					return bad("version")
+				}
+				e.Versions = append(e.Versions, v)
+			}
+		}
+	case store.EventUserDeleted, store.EventUserDropped:
+		if body == "" {
+			return bad("no user")
+		}
+		e.User = body
+	case store.EventAllDeleted:
+		if body != "" {
+			return bad("body on A")
+		}
+	case store.EventHeartbeat:
+		node, seq, ok := strings.Cut(body, "|")
+		n, err := strconv.ParseUint(seq, 10, 64)
+		if !ok || err != nil {
+			return bad("heartbeat")
+		}
+		e.Node, e.Seq = node, n
+	default:
+		return bad("unknown kind")
+	}
+	return e, nil
+}
