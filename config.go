@@ -1,11 +1,14 @@
 package pgsession
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Config tunes a Manager. The zero value is valid: New fills every unset
@@ -66,6 +69,40 @@ type Config struct {
 	// how long it holds row locks. Defaults to 1000.
 	SweepBatchSize int
 
+	// CacheSize is the most sessions this node keeps in memory. -1 disables
+	// the cache: every read goes to the database. Defaults to 10000.
+	CacheSize int
+	// CacheBytes bounds the cache's estimated memory. Defaults to 64 MiB.
+	CacheBytes int64
+	// CacheMaxAge is the longest a cached copy is served after it was read,
+	// whatever the notifications say: the safety net for an announcement
+	// lost with a node that died between commit and announce (DESIGN C4).
+	// Defaults to 1 minute.
+	CacheMaxAge time.Duration
+	// SkipUpdateNotify stops announcing attribute updates to other nodes.
+	// Deletions are always announced. Other nodes then serve an older copy
+	// until CacheMaxAge, unless the client's MinVersion asks for newer.
+	// Defaults to false: updates are announced.
+	SkipUpdateNotify bool
+	// NotifyOnConflict announces the current version when a version-checked
+	// update is refused, so other nodes drop the stale copy that caused it.
+	// Defaults to false.
+	NotifyOnConflict bool
+
+	// ListenerPingInterval is how long the listener connection may stay
+	// quiet before it is probed with a heartbeat. With ListenerPingTimeout it
+	// bounds how long a silently broken connection goes unnoticed.
+	// Defaults to 1 second.
+	ListenerPingInterval time.Duration
+	// ListenerPingTimeout is how long a heartbeat may take to come back.
+	// Defaults to 1 second.
+	ListenerPingTimeout time.Duration
+	// ListenerConnect opens the listener's dedicated connection. Set it when
+	// the pool goes through a proxy that cannot LISTEN (PgBouncer in
+	// transaction mode): connect straight to PostgreSQL here. Defaults to a
+	// connection made with the pool's own connection settings.
+	ListenerConnect func(ctx context.Context) (*pgx.Conn, error)
+
 	// NodeID names this node in leases. Defaults to a random value.
 	NodeID string
 	// Logger receives background errors (touch and sweep failures). Defaults
@@ -114,6 +151,13 @@ func (cfg Config) withDefaults() (Config, error) {
 	defInt(&cfg.MaxAttributeSize, 64<<10)
 	defInt(&cfg.MaxAttributes, 64)
 	defInt(&cfg.MaxKeyLength, 128)
+	defInt(&cfg.CacheSize, 10000)
+	if cfg.CacheBytes == 0 {
+		cfg.CacheBytes = 64 << 20
+	}
+	def(&cfg.CacheMaxAge, time.Minute)
+	def(&cfg.ListenerPingInterval, time.Second)
+	def(&cfg.ListenerPingTimeout, time.Second)
 	if cfg.NodeID == "" {
 		var b [8]byte
 		rand.Read(b[:])
@@ -140,6 +184,10 @@ func (cfg Config) validate() error {
 		return bad("attribute limits must be positive")
 	case cfg.TouchBatchSize < 0, cfg.SweepBatchSize < 0:
 		return bad("batch sizes must be positive")
+	case cfg.CacheSize < -1, cfg.CacheBytes < 0:
+		return bad("CacheSize must be positive, or -1 to disable the cache; CacheBytes positive")
+	case cfg.CacheMaxAge < 0, cfg.ListenerPingInterval < 0, cfg.ListenerPingTimeout < 0:
+		return bad("CacheMaxAge and listener intervals must be positive")
 	case cfg.TouchInterval < -1, cfg.TouchGranularity < 0, cfg.SweepInterval < -1:
 		return bad("intervals must be positive, or -1 to disable")
 	case cfg.IdleTimeout > 0 && cfg.TouchInterval > 0 && cfg.TouchInterval+cfg.TouchGranularity > cfg.IdleTimeout/2:

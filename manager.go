@@ -6,7 +6,12 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/pgsession/pgsession/internal/cache"
+	"github.com/pgsession/pgsession/internal/notify"
 
 	"github.com/pgsession/pgsession/internal/memory"
 	"github.com/pgsession/pgsession/internal/postgres"
@@ -17,10 +22,16 @@ import (
 // share it; all methods are safe for concurrent use. Close it on shutdown so
 // pending last-access writes are flushed and background goroutines stop.
 type Manager struct {
-	cfg     Config
-	limits  limits
-	backend store.Backend
-	toucher *toucher
+	cfg      Config
+	limits   limits
+	backend  store.Backend
+	toucher  *toucher
+	cache    *cache.Cache[*Session] // nil when Config.CacheSize is -1
+	bus      bus
+	flights  singleflight.Group // merges concurrent loads of one session
+	stats    counters
+	hooks    hooks
+	listener *notify.Listener // nil on memory
 
 	closed    atomic.Bool
 	stop      chan struct{} // closed by Close: background loops end
@@ -69,7 +80,37 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 	if err := prepareSchema(ctx, pool, names, cfg); err != nil {
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
-	return start(cfg, postgres.New(pool, names, ownsPool)), nil
+	backend := postgres.New(pool, names, ownsPool)
+	m, err := newManager(cfg, backend)
+	if err != nil {
+		return nil, err
+	}
+	connect := cfg.ListenerConnect
+	if connect == nil {
+		connCfg := pool.Config().ConnConfig.Copy()
+		connCfg.Tracer = nil // the pool's tracer counts the pool's statements
+		connCfg.RuntimeParams["application_name"] = "pgsession-listener-" + cfg.NodeID
+		connect = func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, connCfg) }
+	}
+	l := &notify.Listener{
+		Connect: connect, Channel: names.Channel(), Node: cfg.NodeID,
+		PingInterval: cfg.ListenerPingInterval, PingTimeout: cfg.ListenerPingTimeout,
+		OnEvent: m.onEvent, OnUp: m.listenerUp, OnDown: m.listenerDown, Log: cfg.Logger,
+	}
+	conn, err := l.Dial(ctx)
+	if err != nil {
+		if m.cache != nil {
+			m.cache.Close()
+		}
+		return nil, fmt.Errorf("pgsession: new: %w", err)
+	}
+	ann := newAnnouncer(backend.Announce, cfg.Logger.Warn)
+	m.bus = &postgresBus{listener: l, announcer: ann}
+	m.listener = l
+	m.goBackground(func() { l.Run(m.bgCtx, conn) })
+	m.goBackground(func() { ann.run(m.stop) })
+	m.startLoops()
+	return m, nil
 }
 
 func schemaNames(cfg Config) (*postgres.Names, error) {
@@ -118,28 +159,53 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 	if st == nil {
 		st = NewMemoryStore()
 	}
-	return start(cfg, st.s), nil
+	m, err := newManager(cfg, st.s)
+	if err != nil {
+		return nil, err
+	}
+	m.bus = newMemoryBus(st.s, m)
+	if m.cache != nil {
+		m.cache.SetEnabled(true) // in-process delivery cannot be missed
+	}
+	m.startLoops()
+	return m, nil
 }
 
-func start(cfg Config, b store.Backend) *Manager {
+// newManager builds a Manager without its bus; the cache starts disabled
+// until the bus can deliver invalidations.
+func newManager(cfg Config, b store.Backend) (*Manager, error) {
 	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{})}
 	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	m.toucher = newToucher(b, cfg)
-	if cfg.TouchInterval > 0 {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.toucher.run(m.stop)
-		}()
+	if cfg.CacheSize > 0 {
+		c, err := cache.New(cache.Options[*Session]{
+			MaxEntries: cfg.CacheSize, MaxBytes: cfg.CacheBytes, MaxAge: cfg.CacheMaxAge,
+			Version: (*Session).Version, Bytes: sizeOf,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("pgsession: new: cache: %w", err)
+		}
+		c.SetEnabled(false)
+		m.cache = c
 	}
-	if cfg.SweepInterval > 0 {
-		m.wg.Add(1)
-		go func() {
-			defer m.wg.Done()
-			m.runJanitor()
-		}()
+	return m, nil
+}
+
+func (m *Manager) goBackground(f func()) {
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		f()
+	}()
+}
+
+func (m *Manager) startLoops() {
+	if m.cfg.TouchInterval > 0 {
+		m.goBackground(func() { m.toucher.run(m.stop) })
 	}
-	return m
+	if m.cfg.SweepInterval > 0 {
+		m.goBackground(m.runJanitor)
+	}
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -156,6 +222,12 @@ func (m *Manager) Close(ctx context.Context) error {
 		m.wg.Wait()
 		if err := m.toucher.flush(ctx); err != nil {
 			m.closeErr = fmt.Errorf("pgsession: close: flush touches: %w", err)
+		}
+		if err := m.bus.close(ctx); err != nil && m.closeErr == nil {
+			m.closeErr = fmt.Errorf("pgsession: close: announce updates: %w", err)
+		}
+		if m.cache != nil {
+			m.cache.Close()
 		}
 		m.backend.Close()
 	})

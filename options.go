@@ -2,32 +2,49 @@ package pgsession
 
 import "time"
 
-// GetOption adjusts a Get.
-type GetOption func(*getOptions)
-
-type getOptions struct {
+// GetOption adjusts a Get. It is a small value, not a closure, so passing
+// options to a cache hit allocates nothing.
+type GetOption struct {
 	noTouch      bool
 	forceRefresh bool
 	minVersion   int64
 }
 
+func mergeGetOptions(opts []GetOption) GetOption {
+	var o GetOption
+	for _, x := range opts {
+		o.noTouch = o.noTouch || x.noTouch
+		o.forceRefresh = o.forceRefresh || x.forceRefresh
+		o.minVersion = max(o.minVersion, x.minVersion)
+	}
+	return o
+}
+
 // NoTouch reads without recording the access, so the idle deadline does not
 // move (for background or admin reads).
-func NoTouch() GetOption { return func(o *getOptions) { o.noTouch = true } }
+func NoTouch() GetOption { return GetOption{noTouch: true} }
 
-// ForceRefresh reads from the database even when a cached copy exists.
-func ForceRefresh() GetOption { return func(o *getOptions) { o.forceRefresh = true } }
+// ForceRefresh reads from the database even when a cached copy exists, and
+// caches what it reads.
+func ForceRefresh() GetOption { return GetOption{forceRefresh: true} }
 
 // MinVersion asks for a copy at least as new as version v: the version the
-// client saw last. A cached copy older than v is never returned.
-func MinVersion(v int64) GetOption { return func(o *getOptions) { o.minVersion = v } }
+// client saw last. A cached copy older than v is never returned; the
+// session is read from the database instead (DESIGN C3).
+func MinVersion(v int64) GetOption { return GetOption{minVersion: v} }
 
 // UpdateOption adjusts an Update.
 type UpdateOption func(*updateOptions)
 
 type updateOptions struct {
 	ifVersion int64
+	noNotify  bool
 }
+
+// NoNotify skips announcing this update to other nodes: their cached copies
+// stay as they are until they expire (Config.CacheMaxAge) or a client asks
+// for this version (MinVersion). For writes only this node's readers need.
+func NoNotify() UpdateOption { return func(o *updateOptions) { o.noNotify = true } }
 
 // IfVersion makes the update conditional: it applies only if the session is
 // still at version v, else fails with ErrVersionConflict. Without it, an

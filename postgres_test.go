@@ -34,6 +34,7 @@ func TestRoundTripBudget(t *testing.T) {
 	cfg.TouchInterval = time.Hour // flushed by Close only, so we count it
 	cfg.TouchBatchSize = 2
 	m, rt := c.tracedNode(cfg)
+	rt.Skip = isAnnouncement
 
 	budget := func(op string, want int, f func() error) {
 		t.Helper()
@@ -46,8 +47,9 @@ func TestRoundTripBudget(t *testing.T) {
 	budget("create with eviction", 1, func() (err error) { _, err = m.Create(ctx, "ivy", nil); return })
 	budget("create past the cap", 1, func() (err error) { s2, err = m.Create(ctx, "ivy", nil); return })
 	budget("create anonymous", 1, func() (err error) { _, err = m.Create(ctx, "", nil); return })
-	budget("get by token", 1, func() (err error) { _, err = m.Get(ctx, s2.Token()); return })
-	budget("get by id", 1, func() (err error) { _, err = m.GetByID(ctx, s2.ID()); return })
+	budget("get, cache hit", 0, func() (err error) { _, err = m.Get(ctx, s2.Token()); return })
+	budget("get by token, miss", 1, func() (err error) { _, err = m.Get(ctx, s2.Token(), pgsession.ForceRefresh()); return })
+	budget("get by id, miss", 1, func() (err error) { _, err = m.GetByID(ctx, s2.ID(), pgsession.ForceRefresh()); return })
 	budget("get miss", 1, func() error {
 		_, err := m.GetByID(ctx, s.ID()) // evicted by the cap
 		if err == nil {
@@ -86,7 +88,7 @@ func TestRoundTripBudget(t *testing.T) {
 	}
 	rt.Reset()
 	for _, x := range live {
-		_, err := m.Get(ctx, x.Token())
+		_, err := m.Get(ctx, x.Token(), pgsession.ForceRefresh())
 		require.NoError(t, err)
 	}
 	require.Equal(t, 5, rt.Count(), "a get costs its read and nothing more")
@@ -105,6 +107,10 @@ func TestRoundTripBudget(t *testing.T) {
 	require.Equal(t, 3, res.Batches)
 	require.Equal(t, res.Batches, rt2.Count())
 }
+
+// isAnnouncement matches the statement that announces updates: sent by one
+// goroutine per node, after commit, for many updates at once.
+func isAnnouncement(sql string) bool { return strings.HasPrefix(sql, "SELECT pg_notify($1, p)") }
 
 func testConfig2(sweepBatch int) pgsession.Config {
 	cfg := testConfig()
@@ -323,7 +329,9 @@ func TestExpiryUsesTheDatabaseClock(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	c := newCluster(t, "postgres")
-	m := c.node(testConfig())
+	cfg := testConfig()
+	cfg.CacheSize = -1 // the rows are changed behind the library's back
+	m := c.node(cfg)
 	abs, err := m.Create(ctx, "", nil)
 	require.NoError(t, err)
 	idle, err := m.Create(ctx, "", nil)

@@ -3,6 +3,7 @@ package pgsession
 import (
 	"encoding/json"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgsession/pgsession/internal/store"
@@ -12,13 +13,44 @@ import (
 // It is safe to share between goroutines; changes go through Manager.Update,
 // which returns a new snapshot.
 type Session struct {
-	rec    *store.Record
-	readAt time.Time // local monotonic time when rec.Now was read
-	token  string
+	rec   *store.Record
+	token string
+	// readAt is the local monotonic time (see mono) when rec.Now was read;
+	// liveUntil is when, by the same clock, the session expires (absolute or
+	// idle), so a cache hit judges expiry with one comparison.
+	readAt, liveUntil int64
+	// touchMark is when a touch of this snapshot was last recorded, so a hot
+	// session costs the toucher one lock per granularity, not per read.
+	touchMark atomic.Int64
 }
 
+// monoBase anchors mono: nanoseconds on the local monotonic clock.
+var monoBase = time.Now()
+
+func mono() int64 { return int64(time.Since(monoBase)) }
+
 func newSession(rec *store.Record, token string) *Session {
-	return &Session{rec: rec, readAt: time.Now(), token: token}
+	now := mono()
+	until := now + int64(rec.ExpiresAt.Sub(rec.Now))
+	if rec.IdleTimeout > 0 {
+		until = min(until, now+int64(rec.LastSeenAt.Add(rec.IdleTimeout).Sub(rec.Now)))
+	}
+	return &Session{rec: rec, token: token, readAt: now, liveUntil: until}
+}
+
+// withToken returns a copy carrying the secret for the caller of Create or
+// Renew; the cached snapshot never holds it.
+func (s *Session) withToken(token string) *Session {
+	return &Session{rec: s.rec, token: token, readAt: s.readAt, liveUntil: s.liveUntil}
+}
+
+// sizeOf estimates a snapshot's memory for the cache's byte bound.
+func sizeOf(s *Session) int {
+	n := 400 + len(s.rec.UserID) + len(s.rec.UserAgent) + len(s.rec.IP)
+	for k, a := range s.rec.Attrs {
+		n += 96 + len(k) + len(a.Raw)
+	}
+	return n
 }
 
 // ID returns the session's ID, safe to show to its owner.
@@ -58,7 +90,7 @@ func (s *Session) IP() string { return s.rec.IP }
 
 // dbNow estimates the database clock now: the database time of the read
 // plus local monotonic time elapsed since. No two clocks are compared.
-func (s *Session) dbNow() time.Time { return s.rec.Now.Add(time.Since(s.readAt)) }
+func (s *Session) dbNow() time.Time { return s.rec.Now.Add(time.Duration(mono() - s.readAt)) }
 
 // attr returns a live attribute (one whose expiry, if any, has not passed).
 func (s *Session) attr(key string) (*store.Attr, bool) {

@@ -2,8 +2,10 @@ package pgsession
 
 import (
 	"context"
+	"errors"
 	"time"
 
+	"github.com/pgsession/pgsession/internal/cache"
 	"github.com/pgsession/pgsession/internal/store"
 )
 
@@ -25,14 +27,21 @@ func (m *Manager) Create(ctx context.Context, userID string, attrs map[string]an
 		return nil, op(name, err)
 	}
 	token, id := newToken()
-	rec, _, err := m.backend.Create(ctx, store.NewSession{
-		ID: store.ID(id), UserID: userID, Lifetime: o.lifetime, IdleTimeout: max(o.idle, 0),
-		UserAgent: o.userAgent, IP: o.ip, Attrs: raw, MaxPerUser: m.cfg.MaxSessionsPerUser,
+	var evicted []store.ID
+	s, err := m.write(store.ID(id), func() (rec *store.Record, err error) {
+		rec, evicted, err = m.backend.Create(ctx, store.NewSession{
+			ID: store.ID(id), UserID: userID, Lifetime: o.lifetime, IdleTimeout: max(o.idle, 0),
+			UserAgent: o.userAgent, IP: o.ip, Attrs: raw, MaxPerUser: m.cfg.MaxSessionsPerUser,
+		})
+		return rec, err
 	})
 	if err != nil {
 		return nil, op(name, err)
 	}
-	return newSession(rec, token), nil
+	for _, e := range evicted {
+		m.invalidate(e, cache.Deleted)
+	}
+	return s.withToken(token), nil
 }
 
 func (m *Manager) sessionOptions(opts []SessionOption) sessionOptions {
@@ -70,21 +79,124 @@ func (m *Manager) GetByID(ctx context.Context, id ID, opts ...GetOption) (*Sessi
 }
 
 func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption) (*Session, error) {
-	if err := m.checkOpen(name); err != nil {
-		return nil, err
+	if m.closed.Load() {
+		return nil, op(name, ErrClosed)
 	}
-	var o getOptions
-	for _, f := range opts {
-		f(&o)
+	o := mergeGetOptions(opts)
+	if m.cache != nil && !o.forceRefresh {
+		if s, ok := m.cache.Get(store.ID(id)); ok {
+			now := mono()
+			if s.rec.Version >= o.minVersion && now < s.liveUntil {
+				m.stats.hit(id[0])
+				if !o.noTouch {
+					m.touch(s, now)
+				}
+				return s, nil
+			}
+		}
 	}
-	rec, err := m.backend.Get(ctx, store.ID(id))
+	m.stats.misses.Add(1)
+	s, err := m.load(ctx, id, o.minVersion)
 	if err != nil {
 		return nil, op(name, err)
 	}
 	if !o.noTouch {
-		m.toucher.record(rec.ID)
+		m.touch(s, mono())
 	}
-	return newSession(rec, ""), nil
+	return s, nil
+}
+
+// touch records a use of s, at most once per granularity per snapshot.
+func (m *Manager) touch(s *Session, now int64) {
+	last := s.touchMark.Load()
+	if last != 0 && now-last < int64(m.cfg.TouchGranularity) {
+		return
+	}
+	if s.touchMark.CompareAndSwap(last, now) {
+		m.toucher.record(s.rec.ID)
+	}
+}
+
+// load reads a session from the database and caches it. Concurrent loads of
+// one session share one query; a caller whose minimum version the shared
+// result does not reach loads again on its own.
+func (m *Manager) load(ctx context.Context, id ID, minVersion int64) (*Session, error) {
+	for shared := true; ; shared = false {
+		var s *Session
+		var err error
+		if shared {
+			s, err = m.loadShared(ctx, id)
+		} else {
+			s, err = m.loadOnce(ctx, id)
+		}
+		if err != nil || s.rec.Version >= minVersion || !shared {
+			return s, err
+		}
+	}
+}
+
+func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
+	ch := m.flights.DoChan(string(id[:]), func() (any, error) {
+		// The query outlives a caller that gives up, for the others waiting.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
+		defer cancel()
+		return m.loadOnce(ctx, id)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Session), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// loadTimeout bounds a shared load, which no single caller's context governs.
+const loadTimeout = 30 * time.Second
+
+func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, error) {
+	var t cache.Ticket
+	if m.cache != nil {
+		t = m.cache.Begin(store.ID(id))
+	}
+	rec, err := m.backend.Get(ctx, store.ID(id))
+	if err != nil {
+		if m.cache != nil {
+			m.cache.Abandon(t)
+		}
+		return nil, err
+	}
+	s := newSession(rec, "")
+	if m.hooks.afterLoad != nil {
+		m.hooks.afterLoad(id)
+	}
+	if m.cache != nil {
+		m.cache.Fill(t, s)
+	}
+	return s, nil
+}
+
+// write runs a backend write whose result becomes the cached copy, guarded
+// like a load so an invalidation seen meanwhile wins (DESIGN C2).
+func (m *Manager) write(id store.ID, do func() (*store.Record, error)) (*Session, error) {
+	var t cache.Ticket
+	if m.cache != nil {
+		t = m.cache.Begin(id)
+	}
+	rec, err := do()
+	if err != nil {
+		if m.cache != nil {
+			m.cache.Abandon(t)
+		}
+		return nil, err
+	}
+	s := newSession(rec, "")
+	if m.cache != nil {
+		m.cache.Fill(t, s)
+	}
+	return s, nil
 }
 
 // Update applies a patch to the session's current data in one round trip and
@@ -107,12 +219,27 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	if err != nil {
 		return nil, op(name, err)
 	}
-	rec, err := m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
-		IfVersion: o.ifVersion, MaxAttributes: m.cfg.MaxAttributes})
-	if err != nil {
-		return nil, op(name, err)
+	s, err := m.write(store.ID(id), func() (*store.Record, error) {
+		return m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
+			IfVersion: o.ifVersion, MaxAttributes: m.cfg.MaxAttributes})
+	})
+	var conflict *store.ConflictError
+	switch {
+	case err == nil:
+		if !o.noNotify && !m.cfg.SkipUpdateNotify {
+			m.bus.announce(store.ID(id), s.rec.Version)
+		}
+		return s, nil
+	case errors.Is(err, ErrNotFound):
+		m.invalidate(store.ID(id), cache.Deleted)
+	case errors.As(err, &conflict):
+		// Our copy, and maybe others', is older than the row.
+		m.invalidate(store.ID(id), conflict.Current)
+		if m.cfg.NotifyOnConflict {
+			m.bus.announce(store.ID(id), conflict.Current)
+		}
 	}
-	return newSession(rec, ""), nil
+	return nil, op(name, err)
 }
 
 // Delete ends a session (log out). Deleting a session that is already gone
@@ -122,7 +249,10 @@ func (m *Manager) Delete(ctx context.Context, id ID) error {
 		return err
 	}
 	_, err := m.backend.Delete(ctx, store.ID(id))
-	m.toucher.forget(store.ID(id))
+	if err == nil {
+		m.invalidate(store.ID(id), cache.Deleted)
+		m.toucher.forget(store.ID(id))
+	}
 	return op("delete", err)
 }
 
@@ -143,6 +273,7 @@ func (m *Manager) DeleteUser(ctx context.Context, userID string, except ...ID) (
 	}
 	ids, err := m.backend.DeleteUser(ctx, userID, keep)
 	for _, id := range ids {
+		m.invalidate(id, cache.Deleted)
 		m.toucher.forget(id)
 	}
 	return len(ids), op(name, err)
@@ -154,7 +285,28 @@ func (m *Manager) DeleteAll(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	n, err := m.backend.DeleteAll(ctx)
+	if err == nil && m.cache != nil {
+		m.cache.DropAll()
+	}
 	return n, op("delete all", err)
+}
+
+// DropUserCache makes every node forget its cached copies of a user's
+// sessions, without ending them: the next read of each goes to the
+// database. Use it after changing user data that sessions copy, or when a
+// node may have missed announcements.
+func (m *Manager) DropUserCache(ctx context.Context, userID string) error {
+	const name = "drop user cache"
+	if err := m.checkOpen(name); err != nil {
+		return err
+	}
+	if err := checkUserID(userID, true); err != nil {
+		return op(name, err)
+	}
+	if m.cache != nil {
+		m.cache.DropWhere(func(s *Session) bool { return s.rec.UserID == userID })
+	}
+	return op(name, m.backend.DropUserCache(ctx, userID))
 }
 
 // ListUser returns a user's live sessions, newest first, with the metadata a
@@ -198,14 +350,22 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 		idle = o.idle
 	}
 	token, newID := newToken()
-	rec, _, err := m.backend.Renew(ctx, store.Renewal{
-		OldID: store.ID(id), NewID: store.ID(newID), SetUser: o.setUser, UserID: o.userID,
-		Lifetime: o.lifetime, IdleTimeout: idle, UserAgent: o.userAgent, IP: o.ip,
-		MaxPerUser: m.cfg.MaxSessionsPerUser,
+	var evicted []store.ID
+	s, err := m.write(store.ID(newID), func() (rec *store.Record, err error) {
+		rec, evicted, err = m.backend.Renew(ctx, store.Renewal{
+			OldID: store.ID(id), NewID: store.ID(newID), SetUser: o.setUser, UserID: o.userID,
+			Lifetime: o.lifetime, IdleTimeout: idle, UserAgent: o.userAgent, IP: o.ip,
+			MaxPerUser: m.cfg.MaxSessionsPerUser,
+		})
+		return rec, err
 	})
+	m.invalidate(store.ID(id), cache.Deleted) // gone, or never was
 	if err != nil {
 		return nil, op(name, err)
 	}
 	m.toucher.forget(store.ID(id))
-	return newSession(rec, token), nil
+	for _, e := range evicted {
+		m.invalidate(e, cache.Deleted)
+	}
+	return s.withToken(token), nil
 }

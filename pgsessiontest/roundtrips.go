@@ -11,6 +11,11 @@ import (
 // Exec is one, and so is each SendBatch, however many statements it carries
 // (they travel together). Statements logs the SQL of each, for failure messages.
 type RoundTrips struct {
+	// Skip, if set, leaves out statements it returns true for: background
+	// work that no caller waits for, such as the coalesced announcements
+	// of updates.
+	Skip func(sql string) bool
+
 	mu    sync.Mutex
 	count int      // guarded by mu
 	sql   []string // guarded by mu
@@ -22,6 +27,9 @@ var (
 )
 
 func (r *RoundTrips) add(sql string) {
+	if r.Skip != nil && r.Skip(sql) {
+		return
+	}
 	r.mu.Lock()
 	r.count++
 	r.sql = append(r.sql, sql)

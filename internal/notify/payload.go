@@ -58,6 +58,8 @@ func Encode(e store.Event) []string {
 		return out
 	case store.EventHeartbeat:
 		return []string{head + e.Node + "|" + strconv.FormatUint(e.Seq, 10)}
+	case store.EventAllDeleted:
+		return []string{head[:len(head)-1]}
 	default:
 		return []string{head + e.User}
 	}
@@ -72,8 +74,8 @@ func Decode(p string) (store.Event, error) {
 	if !ok || ver != formatVersion {
 		return bad("unknown format")
 	}
-	kind, body, ok := strings.Cut(rest, "|")
-	if !ok || len(kind) != 1 {
+	kind, body, _ := strings.Cut(rest, "|")
+	if len(kind) != 1 {
 		return bad("no kind")
 	}
 	e := store.Event{Kind: store.EventKind(kind[0])}

@@ -1,0 +1,111 @@
+package pgsession
+
+import (
+	"context"
+	"time"
+
+	"github.com/pgsession/pgsession/internal/cache"
+	"github.com/pgsession/pgsession/internal/memory"
+	"github.com/pgsession/pgsession/internal/notify"
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// bus carries invalidations between nodes: PostgreSQL LISTEN/NOTIFY, or the
+// memory store's subscribers.
+type bus interface {
+	// announce tells other nodes, after commit and coalesced with other
+	// announcements, that sessions changed.
+	announce(ids store.ID, version int64)
+	healthy() bool
+	downFor() time.Duration
+	reconnects() uint64
+	// close stops the bus, sending what is still pending (bounded by ctx).
+	close(ctx context.Context) error
+}
+
+// onEvent applies an invalidation from any node (this one included) to the
+// cache. It runs on the listener goroutine, or under the memory store's lock.
+func (m *Manager) onEvent(e store.Event) {
+	m.stats.invalidations.Add(1)
+	switch e.Kind {
+	case store.EventUpdated:
+		for i, id := range e.IDs {
+			m.invalidate(id, e.Versions[i])
+		}
+	case store.EventDeleted:
+		for _, id := range e.IDs {
+			m.invalidate(id, cache.Deleted)
+			m.toucher.forget(id)
+		}
+	case store.EventUserDeleted, store.EventUserDropped:
+		if m.cache != nil {
+			m.cache.DropWhere(func(s *Session) bool { return s.rec.UserID == e.User })
+		}
+	case store.EventAllDeleted:
+		if m.cache != nil {
+			m.cache.DropAll()
+		}
+	}
+	if m.hooks.afterEvent != nil {
+		m.hooks.afterEvent(e)
+	}
+}
+
+func (m *Manager) invalidate(id store.ID, version int64) {
+	if m.cache != nil {
+		m.cache.Invalidate(id, version)
+	}
+}
+
+// listenerUp runs once LISTEN is in place again: notifications sent while
+// the node was deaf are lost, so everything cached is dropped before the
+// cache serves again (DESIGN C1).
+func (m *Manager) listenerUp() {
+	if m.cache != nil {
+		m.cache.DropAll()
+		m.cache.SetEnabled(true)
+	}
+}
+
+// listenerDown runs as soon as the listener is known lost: reads go to the
+// database from now on.
+func (m *Manager) listenerDown(error) {
+	if m.cache != nil {
+		m.cache.SetEnabled(false)
+	}
+}
+
+// memoryBus is the bus of Managers sharing a MemoryStore: delivery is
+// synchronous and cannot fail, so it is always healthy.
+type memoryBus struct {
+	st     *memory.Store
+	cancel func()
+}
+
+func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
+	return &memoryBus{st: st, cancel: st.Subscribe(m.onEvent)}
+}
+
+func (b *memoryBus) announce(id store.ID, version int64) {
+	b.st.Publish(store.Event{Kind: store.EventUpdated, IDs: []store.ID{id}, Versions: []int64{version}})
+}
+func (b *memoryBus) healthy() bool          { return true }
+func (b *memoryBus) downFor() time.Duration { return 0 }
+func (b *memoryBus) reconnects() uint64     { return 0 }
+func (b *memoryBus) close(context.Context) error {
+	b.cancel()
+	return nil
+}
+
+// postgresBus listens on a dedicated connection and announces updates
+// through the pool, coalesced by an announcer.
+type postgresBus struct {
+	listener  *notify.Listener
+	announcer *announcer
+}
+
+func (b *postgresBus) announce(id store.ID, version int64) { b.announcer.add(id, version) }
+func (b *postgresBus) healthy() bool                       { return b.listener.Healthy() }
+func (b *postgresBus) downFor() time.Duration              { return b.listener.DownFor() }
+func (b *postgresBus) reconnects() uint64                  { return b.listener.Reconnects() }
+func (b *postgresBus) close(ctx context.Context) error     { return b.announcer.flush(ctx) }

@@ -1,0 +1,73 @@
+package pgsession
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Stats are a node's counters, for dashboards and alerts.
+type Stats struct {
+	// CacheHits and CacheMisses count Gets answered from memory and from
+	// the database.
+	CacheHits, CacheMisses uint64
+	// CacheEntries is the number of cached sessions (an estimate).
+	CacheEntries int
+	// Invalidations counts the events this node applied: updates and
+	// deletions announced by any node, this one included.
+	Invalidations uint64
+	// Reconnects counts listener connections made after the first.
+	Reconnects uint64
+	// CacheBypassed is true while the listener is down: reads go to the
+	// database because the node could miss invalidations.
+	CacheBypassed bool
+	// ListenerDownFor is how long the listener has been down (0 while it is
+	// healthy).
+	ListenerDownFor time.Duration
+}
+
+// counters are striped so that goroutines counting hits on different
+// sessions do not fight over one cache line.
+type counters struct {
+	hits          [16]paddedCounter
+	misses        atomic.Uint64
+	invalidations atomic.Uint64
+}
+
+type paddedCounter struct {
+	n atomic.Uint64
+	_ [56]byte
+}
+
+func (c *counters) hit(stripe byte) { c.hits[stripe&15].n.Add(1) }
+
+func (c *counters) hitCount() uint64 {
+	var n uint64
+	for i := range c.hits {
+		n += c.hits[i].n.Load()
+	}
+	return n
+}
+
+// Stats returns the node's counters.
+func (m *Manager) Stats() Stats {
+	s := Stats{
+		CacheHits:       m.stats.hitCount(),
+		CacheMisses:     m.stats.misses.Load(),
+		Invalidations:   m.stats.invalidations.Load(),
+		Reconnects:      m.bus.reconnects(),
+		ListenerDownFor: m.bus.downFor(),
+	}
+	if m.cache != nil {
+		s.CacheEntries = m.cache.Len()
+		s.CacheBypassed = !m.cache.Enabled()
+	}
+	return s
+}
+
+// hooks are test signals: nil in production, they cost one comparison.
+type hooks struct {
+	afterLoad  func(id ID)           // a Get read the database and is about to fill the cache
+	afterEvent func(e store.Event) // an invalidation was applied
+}
