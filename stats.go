@@ -68,6 +68,6 @@ func (m *Manager) Stats() Stats {
 
 // hooks are test signals: nil in production, they cost one comparison.
 type hooks struct {
-	afterLoad  func(id ID)           // a Get read the database and is about to fill the cache
+	afterLoad  func(id ID)         // a Get read the database and is about to fill the cache
 	afterEvent func(e store.Event) // an invalidation was applied
 }
