@@ -46,8 +46,8 @@ func (m *Manager) onEvent(e store.Event) {
 			m.cache.DropAll()
 		}
 	}
-	if m.hooks.afterEvent != nil {
-		m.hooks.afterEvent(e)
+	if f := m.hooks.afterEvent.Load(); f != nil {
+		(*f)(e)
 	}
 }
 

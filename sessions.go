@@ -169,8 +169,8 @@ func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(rec, "")
-	if m.hooks.afterLoad != nil {
-		m.hooks.afterLoad(id)
+	if f := m.hooks.afterLoad.Load(); f != nil {
+		(*f)(id)
 	}
 	if m.cache != nil {
 		m.cache.Fill(t, s)

@@ -66,8 +66,8 @@ func (m *Manager) Stats() Stats {
 	return s
 }
 
-// hooks are test signals: nil in production, they cost one comparison.
+// hooks are test signals: unset in production, they cost one atomic load.
 type hooks struct {
-	afterLoad  func(id ID)         // a Get read the database and is about to fill the cache
-	afterEvent func(e store.Event) // an invalidation was applied
+	afterLoad  atomic.Pointer[func(id ID)]         // a Get read the database and is about to fill the cache
+	afterEvent atomic.Pointer[func(e store.Event)] // an invalidation was applied
 }

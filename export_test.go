@@ -1,0 +1,25 @@
+package pgsession
+
+import (
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Test signals for the external tests (compiled into tests only).
+
+// SetAfterLoadHook runs f after a Get read the database and before it fills
+// the cache.
+func SetAfterLoadHook(m *Manager, f func(id ID)) { m.hooks.afterLoad.Store(&f) }
+
+// SetAfterEventHook runs f after each invalidation the node applies; kind is
+// the event's wire letter.
+func SetAfterEventHook(m *Manager, f func(kind byte)) {
+	g := func(e store.Event) { f(byte(e.Kind)) }
+	m.hooks.afterEvent.Store(&g)
+}
+
+// ListenChannel returns the node's LISTEN/NOTIFY channel.
+func ListenChannel(m *Manager) string { return m.listener.Channel }
+
+// ListenerApplicationName is the application_name of the node's listener
+// connection, to find it in pg_stat_activity.
+func ListenerApplicationName(m *Manager) string { return "pgsession-listener-" + m.cfg.NodeID }
