@@ -2,8 +2,11 @@ package pgsession_test
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -321,4 +324,85 @@ func TestListenerReconnectsAfterTermination(t *testing.T) {
 	version(t, b, s.ID())
 	require.NoError(t, a.Delete(ctx, s.ID()))
 	require.Eventually(t, func() bool { return gone(b, s.ID()) }, within, time.Millisecond, "b hears deletes again")
+}
+
+// syncBuffer is a log sink safe for the listener goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Foreign or malformed payloads on the channel are logged and ignored: the
+// listener stays up and keeps applying real invalidations (DESIGN L1).
+func TestMalformedNotificationsAreIgnored(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c := newCluster(t, "postgres")
+	var logs syncBuffer
+	cfg := testConfig()
+	a := c.node(cfg)
+	cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	b := c.node(cfg)
+	s, err := a.Create(ctx, "", nil)
+	require.NoError(t, err)
+	version(t, b, s.ID())
+
+	admin := pgsessiontest.AdminPool(t)
+	for _, p := range []string{"", "hello", "2|u|future format", "1|u|" + strings.Repeat("z", 64) + ":1",
+		"1|d|", "1|Q|?", "1|h|x", "\x01\x02", strings.Repeat("1|d|", 1000)} {
+		_, err := admin.Exec(ctx, "SELECT pg_notify($1, $2)", pgsession.ListenChannel(b), p)
+		require.NoError(t, err)
+	}
+	require.NoError(t, a.Delete(ctx, s.ID()))
+	require.Eventually(t, func() bool { return gone(b, s.ID()) }, within, time.Millisecond)
+	st := b.Stats()
+	require.Zero(t, st.Reconnects)
+	require.False(t, st.CacheBypassed)
+	require.GreaterOrEqual(t, strings.Count(logs.String(), "ignoring notification"), 8, logs.String())
+}
+
+// Stats count what a node did.
+func TestStatsCountHitsMissesAndInvalidations(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		ctx := ctxT(t)
+		a, b := c.node(testConfig()), c.node(testConfig())
+		s, err := a.Create(ctx, "", nil)
+		require.NoError(t, err)
+		before := b.Stats()
+		version(t, b, s.ID()) // miss
+		version(t, b, s.ID()) // hit
+		version(t, b, s.ID()) // hit
+		after := b.Stats()
+		require.Equal(t, before.CacheMisses+1, after.CacheMisses)
+		require.Equal(t, before.CacheHits+2, after.CacheHits)
+		require.GreaterOrEqual(t, after.CacheEntries, 1)
+		require.NoError(t, a.Delete(ctx, s.ID()))
+		require.Eventually(t, func() bool { return b.Stats().Invalidations > after.Invalidations }, within, time.Millisecond)
+		require.False(t, b.Stats().CacheBypassed)
+		require.Zero(t, b.Stats().ListenerDownFor)
+
+		off := testConfig()
+		off.CacheSize = -1
+		n := c.node(off)
+		version(t, n, mustCreate(t, a).ID())
+		require.Zero(t, n.Stats().CacheHits, "no cache, no hits")
+	})
+}
+
+func mustCreate(t *testing.T, m *pgsession.Manager) *pgsession.Session {
+	s, err := m.Create(context.Background(), "", nil)
+	require.NoError(t, err)
+	return s
 }

@@ -1,0 +1,122 @@
+package cache_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgsession/pgsession/internal/cache"
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+type snap struct {
+	v    int64
+	user string
+	size int
+}
+
+func newCache(t *testing.T, entries int, bytes int64, age time.Duration) *cache.Cache[*snap] {
+	c, err := cache.New(cache.Options[*snap]{
+		MaxEntries: entries, MaxBytes: bytes, MaxAge: age,
+		Version: func(s *snap) int64 { return s.v },
+		Bytes:   func(s *snap) int { return s.size },
+	})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+func key(i int) store.ID { return store.ID{byte(i), byte(i >> 8), byte(i >> 16)} }
+
+func fill(c *cache.Cache[*snap], id store.ID, s *snap) bool { return c.Fill(c.Begin(id), s) }
+
+func TestVersionsOnlyMoveForward(t *testing.T) {
+	c := newCache(t, 100, 1<<20, time.Minute)
+	require.True(t, fill(c, key(1), &snap{v: 2}))
+	require.False(t, fill(c, key(1), &snap{v: 1}), "older copy refused")
+	require.False(t, fill(c, key(1), &snap{v: 2}), "same version kept")
+	require.True(t, fill(c, key(1), &snap{v: 3}))
+	got, ok := c.Get(key(1))
+	require.True(t, ok)
+	require.Equal(t, int64(3), got.v)
+}
+
+// A fill whose operation overlapped an invalidation is refused (C2), for
+// updates (only older copies) and deletions (every copy).
+func TestFillAfterInvalidationIsRefused(t *testing.T) {
+	c := newCache(t, 100, 1<<20, time.Minute)
+	tk := c.Begin(key(1))
+	c.Invalidate(key(1), 5)
+	require.False(t, c.Fill(tk, &snap{v: 4}), "read before version 5 committed")
+	tk = c.Begin(key(1))
+	c.Invalidate(key(1), 5)
+	require.True(t, c.Fill(tk, &snap{v: 5}), "a copy at the announced version is fine")
+
+	tk = c.Begin(key(2))
+	c.Invalidate(key(2), cache.Deleted)
+	require.False(t, c.Fill(tk, &snap{v: 9}))
+	_, ok := c.Get(key(2))
+	require.False(t, ok)
+
+	// Once no operation is in flight the guard is forgotten: memory stays bounded.
+	require.True(t, fill(c, key(2), &snap{v: 1}))
+}
+
+func TestInvalidateKeepsNewerCopies(t *testing.T) {
+	c := newCache(t, 100, 1<<20, time.Minute)
+	fill(c, key(1), &snap{v: 3})
+	c.Invalidate(key(1), 3) // our own write, echoed back
+	_, ok := c.Get(key(1))
+	require.True(t, ok)
+	c.Invalidate(key(1), 4)
+	_, ok = c.Get(key(1))
+	require.False(t, ok)
+}
+
+func TestDropAndDisable(t *testing.T) {
+	c := newCache(t, 100, 1<<20, time.Minute)
+	fill(c, key(1), &snap{v: 1, user: "a"})
+	fill(c, key(2), &snap{v: 1, user: "b"})
+	tk := c.Begin(key(3))
+	c.DropWhere(func(s *snap) bool { return s.user == "a" })
+	require.False(t, c.Fill(tk, &snap{v: 1}), "fills in flight are refused after a drop")
+	_, ok := c.Get(key(1))
+	require.False(t, ok)
+	_, ok = c.Get(key(2))
+	require.True(t, ok)
+
+	tk = c.Begin(key(4))
+	c.SetEnabled(false)
+	_, ok = c.Get(key(2))
+	require.False(t, ok, "disabled: nothing is served")
+	require.False(t, fill(c, key(5), &snap{v: 1}), "disabled: nothing is filled")
+	c.SetEnabled(true)
+	require.False(t, c.Fill(tk, &snap{v: 1}), "began before the switch")
+	c.DropAll()
+	_, ok = c.Get(key(2))
+	require.False(t, ok)
+}
+
+func TestMaxAge(t *testing.T) {
+	c := newCache(t, 100, 1<<20, 50*time.Millisecond)
+	fill(c, key(1), &snap{v: 1})
+	_, ok := c.Get(key(1))
+	require.True(t, ok)
+	require.Eventually(t, func() bool { _, ok := c.Get(key(1)); return !ok }, 2*time.Second, 5*time.Millisecond)
+}
+
+// The cache is bounded by count and by bytes.
+func TestBounds(t *testing.T) {
+	c := newCache(t, 100, 1<<20, time.Minute)
+	for i := 0; i < 1000; i++ {
+		fill(c, key(i), &snap{v: 1, size: 10})
+	}
+	require.Eventually(t, func() bool { return c.Len() <= 100 }, 2*time.Second, time.Millisecond)
+
+	c = newCache(t, 1000, 10_000, time.Minute)
+	for i := 0; i < 1000; i++ {
+		fill(c, key(i), &snap{v: 1, size: 1000})
+	}
+	require.Eventually(t, func() bool { return c.Len() <= 10 }, 2*time.Second, time.Millisecond)
+}
