@@ -99,6 +99,7 @@ func ExampleMigrationSQL() {
 	// CREATE TABLE IF NOT EXISTS "auth"."pgsession_migrations" (
 	// CREATE TABLE "auth"."pgsession_sessions" (
 	// CREATE TABLE "auth"."pgsession_maintenance" (
+	// CREATE TABLE "auth"."pgsession_locks" (
 }
 
 // exampleTB lets an Example use the test harness: a failure panics.

@@ -30,9 +30,10 @@ type Names struct {
 	// lockClass separates this deployment's advisory locks from others in the
 	// same database.
 	lockClass int32
-	replacer  *strings.Replacer
-	tables    map[string]string
 }
+
+// placeholder matches {{name}} in our SQL.
+var placeholder = regexp.MustCompile(`\{\{([a-z_]+)\}\}`)
 
 // NewNames validates schema and prefix (DESIGN I1). An empty prefix is allowed.
 func NewNames(schema, prefix string) (*Names, error) {
@@ -42,18 +43,7 @@ func NewNames(schema, prefix string) (*Names, error) {
 	if err := checkIdentifier("table prefix", prefix, true); err != nil {
 		return nil, err
 	}
-	n := &Names{Schema: schema, Prefix: prefix, tables: map[string]string{}}
-	pairs := []string{"{{schema}}", pgx.Identifier{schema}.Sanitize()}
-	for _, t := range []string{"sessions", "maintenance", "migrations"} {
-		q := pgx.Identifier{schema, prefix + t}.Sanitize()
-		n.tables[t] = q
-		pairs = append(pairs, "{{"+t+"}}", q)
-	}
-	// Index names take the table's schema implicitly and must not be qualified.
-	for _, idx := range []string{"sessions_user_idx"} {
-		pairs = append(pairs, "{{"+idx+"}}", pgx.Identifier{prefix + idx}.Sanitize())
-	}
-	n.replacer = strings.NewReplacer(pairs...)
+	n := &Names{Schema: schema, Prefix: prefix}
 	h := fnv.New32a()
 	h.Write([]byte(schema + "." + prefix))
 	n.lockClass = int32(h.Sum32())
@@ -71,11 +61,26 @@ func checkIdentifier(what, s string, emptyOK bool) error {
 	return nil
 }
 
-// Expand replaces {{name}} placeholders with quoted identifiers.
-func (n *Names) Expand(sql string) string { return n.replacer.Replace(sql) }
+// Expand replaces {{name}} placeholders with quoted identifiers:
+// {{schema}} is the schema; {{x_idx}} an index name, which takes its
+// table's schema and must not be qualified; any other {{x}} the
+// schema-qualified relation prefix+x (a table or a sequence).
+func (n *Names) Expand(sql string) string {
+	return placeholder.ReplaceAllStringFunc(sql, func(m string) string {
+		name := m[2 : len(m)-2]
+		switch {
+		case name == "schema":
+			return pgx.Identifier{n.Schema}.Sanitize()
+		case strings.HasSuffix(name, "_idx"):
+			return pgx.Identifier{n.Prefix + name}.Sanitize()
+		default:
+			return n.Table(name)
+		}
+	})
+}
 
-// Table returns the quoted, schema-qualified name of one of our tables.
-func (n *Names) Table(name string) string { return n.tables[name] }
+// Table returns the quoted, schema-qualified name of one of our relations.
+func (n *Names) Table(name string) string { return pgx.Identifier{n.Schema, n.Prefix + name}.Sanitize() }
 
 // Channel is the LISTEN/NOTIFY channel of this deployment. It is derived
 // from schema and prefix, so deployments in different schemas of one

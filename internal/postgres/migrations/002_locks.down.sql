@@ -1,0 +1,2 @@
+DROP SEQUENCE IF EXISTS {{lock_fence}};
+DROP TABLE IF EXISTS {{locks}};
