@@ -80,7 +80,9 @@ func (n *Names) Expand(sql string) string {
 }
 
 // Table returns the quoted, schema-qualified name of one of our relations.
-func (n *Names) Table(name string) string { return pgx.Identifier{n.Schema, n.Prefix + name}.Sanitize() }
+func (n *Names) Table(name string) string {
+	return pgx.Identifier{n.Schema, n.Prefix + name}.Sanitize()
+}
 
 // Channel is the LISTEN/NOTIFY channel of this deployment. It is derived
 // from schema and prefix, so deployments in different schemas of one
