@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgsession/pgsession"
@@ -89,5 +90,25 @@ func (c *cluster) rowCount(t *testing.T) int {
 	var n int
 	require.NoError(t, pgsessiontest.AdminPool(t).QueryRow(context.Background(),
 		"SELECT count(*) FROM "+sessionsTable(c.schema)).Scan(&n))
+	return n
+}
+
+// tracedNodeWith starts a PostgreSQL node whose pool reports to tracer.
+func (c *cluster) tracedNodeWith(cfg pgsession.Config, tracer pgx.QueryTracer) (*pgsession.Manager, error) {
+	cfg.Schema = c.schema
+	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), cfg)
+	require.NoError(c.t, err)
+	c.t.Cleanup(func() { require.NoError(c.t, m.Close(context.Background())) })
+	return m, nil
+}
+
+// storedAttrCount counts a session's stored attributes, expired or not.
+func (c *cluster) storedAttrCount(t *testing.T, id pgsession.ID) int {
+	if c.kind == "memory" {
+		return pgsession.MemoryAttrCount(c.mem, id)
+	}
+	var n int
+	require.NoError(t, pgsessiontest.AdminPool(t).QueryRow(context.Background(),
+		"SELECT count(*) FROM "+sessionsTable(c.schema)+" s, jsonb_object_keys(s.attrs) WHERE s.id = $1", id[:]).Scan(&n))
 	return n
 }

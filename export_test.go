@@ -23,3 +23,6 @@ func ListenChannel(m *Manager) string { return m.listener.Channel }
 // ListenerApplicationName is the application_name of the node's listener
 // connection, to find it in pg_stat_activity.
 func ListenerApplicationName(m *Manager) string { return "pgsession-listener-" + m.cfg.NodeID }
+
+// MemoryAttrCount counts a session's stored attributes, expired or not.
+func MemoryAttrCount(st *MemoryStore, id ID) int { return st.s.AttrCount(store.ID(id)) }

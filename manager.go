@@ -33,6 +33,9 @@ type Manager struct {
 	hooks    hooks
 	listener *notify.Listener // nil on memory
 
+	lockMu sync.Mutex     // orders lock registration against Close
+	lockWG sync.WaitGroup // lock heartbeats
+
 	closed    atomic.Bool
 	stop      chan struct{} // closed by Close: background loops end
 	bgCtx     context.Context
@@ -216,10 +219,13 @@ func (m *Manager) Config() Config { return m.cfg }
 // after the first return nil and do nothing.
 func (m *Manager) Close(ctx context.Context) error {
 	m.closeOnce.Do(func() {
+		m.lockMu.Lock()
 		m.closed.Store(true)
+		m.lockMu.Unlock()
 		close(m.stop)
-		m.bgCancel()
+		m.bgCancel() // ends every lock's context: their heartbeats stop
 		m.wg.Wait()
+		m.lockWG.Wait()
 		if err := m.toucher.flush(ctx); err != nil {
 			m.closeErr = fmt.Errorf("pgsession: close: flush touches: %w", err)
 		}

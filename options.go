@@ -38,8 +38,15 @@ type UpdateOption func(*updateOptions)
 
 type updateOptions struct {
 	ifVersion int64
+	keysSince int64
 	noNotify  bool
 }
+
+// IfKeysUnchanged makes the update conditional on its own keys only: it
+// applies if none of the keys it sets or deletes was written after version
+// v (the version the caller read), else fails with ErrVersionConflict.
+// Changes to other keys do not block it, unlike IfVersion.
+func IfKeysUnchanged(v int64) UpdateOption { return func(o *updateOptions) { o.keysSince = v } }
 
 // NoNotify skips announcing this update to other nodes: their cached copies
 // stay as they are until they expire (Config.CacheMaxAge) or a client asks

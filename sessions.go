@@ -221,7 +221,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	}
 	s, err := m.write(store.ID(id), func() (*store.Record, error) {
 		return m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
-			IfVersion: o.ifVersion, MaxAttributes: m.cfg.MaxAttributes})
+			IfVersion: o.ifVersion, KeysSince: o.keysSince, MaxAttributes: m.cfg.MaxAttributes})
 	})
 	var conflict *store.ConflictError
 	switch {

@@ -15,8 +15,9 @@ type SweepResult struct {
 	// Ran is false when another node holds the sweep or the next pass is not
 	// due yet (a pass ran less than SweepInterval ago).
 	Ran bool
-	// Batches is the number of statements run; Deleted the sessions removed.
-	Batches, Deleted int
+	// Batches is the number of statements run; Deleted the sessions removed;
+	// Trimmed the live sessions whose expired attributes were removed.
+	Batches, Deleted, Trimmed int
 	// Complete is true when the pass reached the end of the table.
 	Complete bool
 }
@@ -46,6 +47,7 @@ func (m *Manager) sweep(ctx context.Context) (SweepResult, error) {
 		res.Ran = true
 		res.Batches++
 		res.Deleted += b.Deleted
+		res.Trimmed += b.Trimmed
 		if b.Done {
 			res.Complete = true
 			return res, nil

@@ -25,6 +25,11 @@ type Store struct {
 	sweepUntil  time.Time
 	subs        map[int]func(store.Event) // guarded by mu; the Managers sharing the store
 	nextSub     int
+	// keyVer is, per session, the version at which each key was last
+	// written or removed (the attr_ver column in PostgreSQL).
+	keyVer map[store.ID]map[string]int64
+	locks  map[lockKey]store.LockInfo // guarded by mu
+	fence  int64                      // guarded by mu; the last fencing token issued
 }
 
 var _ store.Backend = (*Store)(nil)
@@ -32,7 +37,8 @@ var _ store.Backend = (*Store)(nil)
 // New returns an empty store on the process clock.
 func New() *Store {
 	return &Store{now: time.Now, rows: map[store.ID]*store.Record{}, byUser: map[string]map[store.ID]struct{}{},
-		subs: map[int]func(store.Event){}}
+		subs: map[int]func(store.Event){}, keyVer: map[store.ID]map[string]int64{},
+		locks: map[lockKey]store.LockInfo{}}
 }
 
 // Subscribe delivers every event published on the store to fn, in order,
@@ -115,6 +121,8 @@ func (s *Store) remove(id store.ID) bool {
 		return false
 	}
 	delete(s.rows, id)
+	delete(s.keyVer, id)
+	s.dropLocks(id)
 	if set := s.byUser[r.UserID]; set != nil {
 		delete(set, id)
 		if len(set) == 0 {
@@ -203,6 +211,19 @@ func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) 
 	if p.IfVersion != 0 && r.Version != p.IfVersion {
 		return nil, &store.ConflictError{Current: r.Version}
 	}
+	kv := s.keyVer[p.ID]
+	if p.KeysSince != 0 {
+		for _, k := range p.Delete {
+			if kv[k] > p.KeysSince {
+				return nil, &store.ConflictError{Current: r.Version}
+			}
+		}
+		for _, w := range p.Set {
+			if kv[w.Key] > p.KeysSince {
+				return nil, &store.ConflictError{Current: r.Version}
+			}
+		}
+	}
 	attrs := maps.Clone(r.Attrs)
 	if attrs == nil {
 		attrs = map[string]*store.Attr{}
@@ -225,6 +246,16 @@ func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) 
 	next.Version++
 	next.UpdatedAt = now
 	s.rows[p.ID] = &next
+	if kv == nil {
+		kv = map[string]int64{}
+		s.keyVer[p.ID] = kv
+	}
+	for _, k := range p.Delete {
+		kv[k] = next.Version
+	}
+	for _, w := range p.Set {
+		kv[w.Key] = next.Version
+	}
 	return snapshot(&next, now), nil
 }
 
@@ -265,6 +296,8 @@ func (s *Store) DeleteAll(context.Context) (int, error) {
 	n := len(s.rows)
 	s.rows = map[store.ID]*store.Record{}
 	s.byUser = map[string]map[store.ID]struct{}{}
+	s.keyVer = map[store.ID]map[string]int64{}
+	s.locks = map[lockKey]store.LockInfo{}
 	s.publish(store.Event{Kind: store.EventAllDeleted})
 	return n, nil
 }
@@ -294,7 +327,11 @@ func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []sto
 	if _, dup := s.rows[rn.NewID]; dup {
 		return nil, nil, errDuplicate
 	}
+	kv := s.keyVer[rn.OldID]
 	s.remove(rn.OldID)
+	if kv != nil {
+		s.keyVer[rn.NewID] = kv
+	}
 	next := *old
 	next.ID = rn.NewID
 	if rn.SetUser {
@@ -353,6 +390,8 @@ func (s *Store) SweepBatch(_ context.Context, node string, batch int, lease, eve
 			if len(dead) == batch {
 				break
 			}
+		} else if s.trimExpiredAttrs(row, now) {
+			r.Trimmed++
 		}
 	}
 	for _, id := range dead {
@@ -366,6 +405,37 @@ func (s *Store) SweepBatch(_ context.Context, node string, batch int, lease, eve
 		s.sweepHolder, s.sweepUntil = node, now.Add(lease)
 	}
 	return r, nil
+}
+
+// trimExpiredAttrs removes a live row's expired attributes (already
+// invisible to reads). Runs with mu held.
+func (s *Store) trimExpiredAttrs(r *store.Record, now time.Time) bool {
+	var keep map[string]*store.Attr
+	for k, a := range r.Attrs {
+		if !a.ExpiresAt.IsZero() && !now.Before(a.ExpiresAt) {
+			if keep == nil {
+				keep = maps.Clone(r.Attrs)
+			}
+			delete(keep, k)
+		}
+	}
+	if keep == nil {
+		return false
+	}
+	next := *r
+	next.Attrs = keep
+	s.rows[r.ID] = &next
+	return true
+}
+
+// AttrCount returns how many attributes a session holds, expired or not.
+func (s *Store) AttrCount(id store.ID) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.rows[id]; ok {
+		return len(r.Attrs)
+	}
+	return -1
 }
 
 // Close does nothing: the store outlives the Managers that share it.

@@ -34,7 +34,10 @@ type Backend struct {
 	sweepSQL  string
 	dropSQL   string
 	annSQL    string
+	lockSQL   lockQueries
 }
+
+type lockQueries struct{ acquire, extend, release, list, guard string }
 
 var _ store.Backend = (*Backend)(nil)
 
@@ -55,6 +58,11 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		sweepSQL:  names.Expand(sqlSweepBatch),
 		dropSQL:   sqlDropUserCache,
 		annSQL:    sqlAnnounce,
+		lockSQL: lockQueries{
+			acquire: names.Expand(sqlAcquireLock), extend: names.Expand(sqlExtendLock),
+			release: names.Expand(sqlReleaseLock), list: names.Expand(sqlListLocks),
+			guard: names.Expand(sqlGuardLock),
+		},
 	}
 }
 
@@ -164,10 +172,11 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 	if ttlKeys == nil {
 		ttlKeys, ttlMs = []string{}, []int64{}
 	}
+	touched := append(append([]string{}, setKeys...), del...)
 	for attempt := 0; ; attempt++ {
-		var ok bool
+		var ok, keysOK bool
 		rec, err := scanRecord(b.pool.QueryRow(ctx, b.updateSQL, p.ID[:], del, string(setJSON),
-			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes), &ok)
+			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes, p.KeysSince, touched), &ok, &keysOK)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return nil, store.ErrNotFound
@@ -177,7 +186,7 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 			return rec, nil
 		case countAfter(rec, p) > p.MaxAttributes:
 			return nil, store.ErrTooManyAttributes
-		case p.IfVersion != 0 && rec.Version != p.IfVersion:
+		case p.IfVersion != 0 && rec.Version != p.IfVersion, !keysOK:
 			return nil, &store.ConflictError{Current: rec.Version}
 		case attempt >= updateRetries:
 			// The refusal came from a change that committed while we waited
@@ -280,7 +289,7 @@ func (b *Backend) Touch(ctx context.Context, touches []store.Touch, granularity 
 func (b *Backend) SweepBatch(ctx context.Context, node string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
 	var r store.SweepBatch
 	err := b.pool.QueryRow(ctx, b.sweepSQL, node, batch, interval(lease), interval(every)).
-		Scan(&r.Claimed, &r.Scanned, &r.Deleted)
+		Scan(&r.Claimed, &r.Scanned, &r.Deleted, &r.Trimmed)
 	r.Done = r.Claimed && r.Scanned < batch
 	return r, err
 }

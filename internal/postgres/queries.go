@@ -55,10 +55,16 @@ var sqlCreateCapped = `WITH ins AS (` + insertSession + `
 ), evict AS (` + evictSQL(`$2::text`, `$8::int`, `$1`) + `)
 SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + notifyDeleted(`evict src`, `$9`) + ` FROM ins`
 
+// keysUnchanged is true when none of the keys $10 was written after
+// version $9 (0: no such check).
+const keysUnchanged = `($9::bigint = 0 OR NOT EXISTS (
+        SELECT 1 FROM jsonb_each_text(s.attr_ver) e WHERE e.key = ANY($10::text[]) AND e.value::bigint > $9))`
+
 // sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
 // of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
-// from now). It refuses (and then returns the current row, ok=false) when the
-// version check $7 fails or the result would exceed $8 attributes.
+// from now), and records the new version against every key touched ($10).
+// It refuses, returning the current row with ok=false, when the version
+// check $7, the key check $9 or the attribute limit $8 fails.
 const sqlUpdate = `WITH upd AS (
     UPDATE {{sessions}} s SET
         attrs = (s.attrs - $2::text[]) || $3::jsonb,
@@ -66,15 +72,16 @@ const sqlUpdate = `WITH upd AS (
             ELSE (s.attr_expiry - $2::text[] - $4::text[]) || (
                 SELECT coalesce(jsonb_object_agg(x.k, (extract(epoch FROM now()) * 1000)::bigint + x.ms), '{}')
                 FROM unnest($5::text[], $6::bigint[]) AS x(k, ms)) END,
+        attr_ver = s.attr_ver || (SELECT coalesce(jsonb_object_agg(k, s.version + 1), '{}') FROM unnest($10::text[]) k),
         version = s.version + 1,
         updated_at = now()
-    WHERE s.id = $1 AND ` + live + ` AND ($7::bigint = 0 OR s.version = $7)
+    WHERE s.id = $1 AND ` + live + ` AND ($7::bigint = 0 OR s.version = $7) AND ` + keysUnchanged + `
         AND (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $8
     RETURNING ` + cols + `
 )
-SELECT upd.*, now(), true FROM upd
+SELECT upd.*, now(), true, true FROM upd
 UNION ALL
-SELECT ` + cols + `, now(), false FROM {{sessions}} s
+SELECT ` + cols + `, now(), false, ` + keysUnchanged + ` FROM {{sessions}} s
 WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 
 // The deletes announce themselves inside their own transaction ($N is the
@@ -109,10 +116,11 @@ var sqlRenew = `WITH old AS (
     DELETE FROM {{sessions}} s WHERE s.id = $1 AND ` + live + ` RETURNING s.*
 ), ins AS (
     INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
-        expires_at, idle_timeout, user_agent, ip, attrs, attr_expiry)
+        expires_at, idle_timeout, user_agent, ip, attrs, attr_expiry, attr_ver)
     SELECT $2, CASE WHEN $3::bool THEN $4::text ELSE old.user_id END, old.version + 1, now(), now(), now(),
         now() + $5::interval, coalesce($6::interval, old.idle_timeout),
-        coalesce(nullif($8::text, ''), old.user_agent), coalesce(nullif($9::text, ''), old.ip), old.attrs, old.attr_expiry
+        coalesce(nullif($8::text, ''), old.user_agent), coalesce(nullif($9::text, ''), old.ip),
+        old.attrs, old.attr_expiry, old.attr_ver
     FROM old
     RETURNING ` + cols + `
 ), evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
@@ -128,7 +136,7 @@ FROM unnest($1::bytea[], $2::bigint[]) AS x(id, ago_us)
 WHERE s.id = x.id AND s.last_seen_at < now() - x.ago_us * interval '1 microsecond' - $3::interval AND ` + live
 
 // sqlSweepBatch deletes the expired rows among the next $2 ids after the
-// shared cursor, while holding the sweep lease ($1 is this node). Only one
+// shared cursor, and the expired attributes of the live ones, while holding the sweep lease ($1 is this node). Only one
 // node at a time can hold the lease, and the row lock (SKIP LOCKED) keeps two
 // batches from overlapping even if a lease expires mid-batch. At the end of a
 // pass the lease is released but not due again for $4 (the sweep interval).
@@ -140,6 +148,15 @@ const sqlSweepBatch = `WITH st AS (
     SELECT s.id FROM {{sessions}} s, st WHERE s.id > st.cursor ORDER BY s.id LIMIT $2
 ), del AS (
     DELETE FROM {{sessions}} s USING chunk c WHERE s.id = c.id AND ` + expired + ` RETURNING s.id
+), trim AS (
+    -- expired attributes of live sessions: already invisible to reads, now gone
+    UPDATE {{sessions}} s SET attrs = s.attrs - k.keys, attr_expiry = s.attr_expiry - k.keys
+    FROM (SELECT x.id, array_agg(e.key) AS keys
+          FROM {{sessions}} x JOIN chunk c ON c.id = x.id, jsonb_each_text(x.attr_expiry) e
+          WHERE x.attr_expiry <> '{}' AND e.value::bigint <= (extract(epoch FROM now()) * 1000)::bigint
+          GROUP BY x.id) k
+    WHERE s.id = k.id AND NOT ` + expired + `
+    RETURNING 1
 ), adv AS (
     UPDATE {{maintenance}} m SET
         holder = CASE WHEN (SELECT count(*) FROM chunk) < $2 THEN NULL ELSE $1 END,
@@ -149,4 +166,5 @@ const sqlSweepBatch = `WITH st AS (
     FROM st WHERE m.name = 'sweep'
     RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM adv), (SELECT count(*) FROM chunk), (SELECT count(*) FROM del)`
+SELECT EXISTS (SELECT 1 FROM adv), (SELECT count(*) FROM chunk), (SELECT count(*) FROM del),
+    (SELECT count(*) FROM trim)`

@@ -84,10 +84,13 @@ type AttrWrite struct {
 // Patch is an update: keys to set and keys to remove, applied atomically to
 // the live row as it is at the moment of the write (never to a stale copy).
 type Patch struct {
-	ID            ID
-	Set           []AttrWrite
-	Delete        []string
-	IfVersion     int64 // 0: no version check
+	ID        ID
+	Set       []AttrWrite
+	Delete    []string
+	IfVersion int64 // 0: no version check
+	// KeysSince, if not 0, requires that none of the keys the patch sets or
+	// deletes was written after that version.
+	KeysSince     int64
 	MaxAttributes int
 }
 
@@ -115,6 +118,7 @@ type SweepBatch struct {
 	Claimed bool // false: another node holds the sweep, or it is not due
 	Scanned int
 	Deleted int
+	Trimmed int  // live sessions whose expired attributes were removed
 	Done    bool // the pass reached the end of the table
 }
 
@@ -132,5 +136,6 @@ type Backend interface {
 	SweepBatch(ctx context.Context, node string, batch int, lease, interval time.Duration) (SweepBatch, error)
 	// DropUserCache tells every node to forget a user's cached sessions.
 	DropUserCache(ctx context.Context, userID string) error
+	Locker
 	Close()
 }

@@ -13,7 +13,10 @@ CREATE TABLE {{sessions}} (
     user_agent   text        NOT NULL DEFAULT '',
     ip           text        NOT NULL DEFAULT '',
     attrs        jsonb       NOT NULL DEFAULT '{}',
-    attr_expiry  jsonb       NOT NULL DEFAULT '{}'
+    attr_expiry  jsonb       NOT NULL DEFAULT '{}',
+    -- the session version at which each attribute was last written or
+    -- removed, for updates that require their keys unchanged since a read
+    attr_ver     jsonb       NOT NULL DEFAULT '{}'
 ) WITH (fillfactor = 70);
 
 -- Per-user lists, "log out everywhere" and the per-user cap. Anonymous sessions stay out.

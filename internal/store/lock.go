@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Lock errors.
+var (
+	ErrLockHeld     = errors.New("lock held by another owner")
+	ErrLockNotHeld  = errors.New("lock not held by this owner")
+	ErrLockExpired  = errors.New("lock lease expired")
+	ErrLockNotFound = errors.New("no live session for the lock")
+)
+
+// LockRequest names a lease on (Session, Resource) for Owner.
+type LockRequest struct {
+	Session  ID
+	Resource string
+	Owner    string
+	Lease    time.Duration
+	Fence    int64 // for extend and release: the token the owner got
+}
+
+// LockGrant is a lease the database granted, judged by its clock.
+type LockGrant struct {
+	Fence     int64
+	ExpiresAt time.Time
+}
+
+// LockInfo describes a held lease.
+type LockInfo struct {
+	Resource   string
+	Owner      string
+	Fence      int64
+	AcquiredAt time.Time
+	ExpiresAt  time.Time
+}
+
+// Locker is the lease part of a backend: each method is one round trip.
+type Locker interface {
+	AcquireLock(ctx context.Context, r LockRequest) (LockGrant, error)
+	ExtendLock(ctx context.Context, r LockRequest) (LockGrant, error)
+	ReleaseLock(ctx context.Context, r LockRequest) error
+	ListLocks(ctx context.Context, session ID) ([]LockInfo, error)
+}

@@ -1,0 +1,299 @@
+package pgsession
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/pgsession/pgsession/internal/memory"
+	"github.com/pgsession/pgsession/internal/postgres"
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// Lock errors, matched with errors.Is.
+var (
+	// ErrLockHeld: another owner holds an unexpired lease; every attempt
+	// (LockConfig.Retries + 1) found it held.
+	ErrLockHeld = store.ErrLockHeld
+	// ErrLockNotHeld: the caller does not own the lease (never did, released
+	// it, or lost it to another owner after it expired).
+	ErrLockNotHeld = store.ErrLockNotHeld
+	// ErrLockExpired: the lease ran out (by the database clock, or by the
+	// holder's own deadline) before it was extended.
+	ErrLockExpired = store.ErrLockExpired
+)
+
+// LockConfig tunes Manager.Lock. The zero value gives the defaults.
+type LockConfig struct {
+	// Lease is how long the lock is held without an extension, by the
+	// database clock. Defaults to 30 seconds.
+	Lease time.Duration
+	// Retries is how many more attempts Lock makes when the lock is held.
+	// Defaults to 3; -1 means a single attempt.
+	Retries int
+	// RetryDelay is the pause between attempts. Defaults to 50 ms.
+	RetryDelay time.Duration
+	// HeartbeatInterval is how often a background heartbeat extends the
+	// lease while it is held. -1 disables it (call Extend yourself).
+	// Defaults to Lease / 3.
+	HeartbeatInterval time.Duration
+	// SafetyMargin is how long before the lease could end, by the holder's
+	// own monotonic clock, the holder stops trusting it: it measures from
+	// the start of the attempt that set the lease, which is always before
+	// the database set it. Defaults to Lease / 10.
+	SafetyMargin time.Duration
+}
+
+func (c *LockConfig) withDefaults() (LockConfig, error) {
+	var cfg LockConfig
+	if c != nil {
+		cfg = *c
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 30 * time.Second
+	}
+	if cfg.Retries == 0 {
+		cfg.Retries = 3
+	}
+	if cfg.RetryDelay == 0 {
+		cfg.RetryDelay = 50 * time.Millisecond
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = cfg.Lease / 3
+	}
+	if cfg.SafetyMargin == 0 {
+		cfg.SafetyMargin = cfg.Lease / 10
+	}
+	if cfg.Lease < time.Millisecond || cfg.SafetyMargin < 0 || cfg.SafetyMargin >= cfg.Lease ||
+		cfg.RetryDelay < 0 || cfg.Retries < -1 || cfg.HeartbeatInterval < -1 ||
+		(cfg.HeartbeatInterval > 0 && cfg.HeartbeatInterval >= cfg.Lease-cfg.SafetyMargin) {
+		return cfg, fmt.Errorf("%w: lock config %+v: need Lease > SafetyMargin >= 0 and HeartbeatInterval < Lease - SafetyMargin", ErrInvalidConfig, cfg)
+	}
+	return cfg, nil
+}
+
+// Lock is a held lease on (session, resource), with a fencing token. Its
+// Context ends when the lease is released or lost; the holder must stop
+// acting on the lease then. Methods are safe for concurrent use.
+type Lock struct {
+	m    *Manager
+	req  store.LockRequest
+	cfg  LockConfig
+	ctx  context.Context
+	stop context.CancelCauseFunc
+	done chan struct{} // closed when the heartbeat goroutine ends
+
+	mu       sync.Mutex
+	deadline int64 // guarded by mu; mono time after which the lease is not trusted
+}
+
+// LockInfo describes a lease held on a session.
+type LockInfo struct {
+	Resource   string
+	Owner      string
+	Fence      int64
+	AcquiredAt time.Time // database clock
+	ExpiresAt  time.Time // database clock
+}
+
+// Lock takes the lease on resource for the session, trying up to
+// cfg.Retries more times while another owner holds it. Each attempt is one
+// round trip; expiry is judged by the database clock. A nil cfg uses the
+// defaults. The lease dies with its session.
+func (m *Manager) Lock(ctx context.Context, session ID, resource string, cfg *LockConfig) (*Lock, error) {
+	const name = "lock"
+	if err := m.checkOpen(name); err != nil {
+		return nil, err
+	}
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, op(name, err)
+	}
+	if resource == "" || len(resource) > 256 || !cleanText(resource) {
+		return nil, op(name, fmt.Errorf("%w: resource %q", ErrInvalidKey, resource))
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	req := store.LockRequest{Session: store.ID(session), Resource: resource,
+		Owner: m.cfg.NodeID + "/" + hex.EncodeToString(b[:]), Lease: c.Lease}
+	for attempt := 0; ; attempt++ {
+		start := mono()
+		grant, err := m.backend.AcquireLock(ctx, req)
+		switch {
+		case err == nil:
+			req.Fence = grant.Fence
+			return m.hold(req, c, start)
+		case errors.Is(err, store.ErrLockNotFound):
+			return nil, op(name, ErrNotFound)
+		case !errors.Is(err, ErrLockHeld) || attempt >= c.Retries:
+			return nil, op(name, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, op(name, ctx.Err())
+		case <-time.After(c.RetryDelay):
+		}
+	}
+}
+
+// hold registers a granted lease and starts its heartbeat.
+func (m *Manager) hold(req store.LockRequest, c LockConfig, start int64) (*Lock, error) {
+	l := &Lock{m: m, req: req, cfg: c, done: make(chan struct{}),
+		deadline: start + int64(c.Lease-c.SafetyMargin)}
+	l.ctx, l.stop = context.WithCancelCause(m.bgCtx)
+	m.lockMu.Lock()
+	defer m.lockMu.Unlock()
+	if m.closed.Load() {
+		l.stop(ErrClosed)
+		close(l.done)
+		// Best effort: the lease would expire anyway.
+		_ = m.backend.ReleaseLock(context.Background(), req)
+		return nil, op("lock", ErrClosed)
+	}
+	m.lockWG.Add(1)
+	go l.heartbeat()
+	return l, nil
+}
+
+// Fence returns the fencing token: larger than any token issued before it,
+// for any lock. Pass it with writes the lock protects, and have the store
+// refuse a write whose token is smaller than one it has seen.
+func (l *Lock) Fence() int64 { return l.req.Fence }
+
+// Resource returns the locked resource's name.
+func (l *Lock) Resource() string { return l.req.Resource }
+
+// Context ends when the lease is released or lost; context.Cause tells
+// which (ErrLockNotHeld, ErrLockExpired, ErrClosed, or nil after Release).
+func (l *Lock) Context() context.Context { return l.ctx }
+
+// Lost is closed when the lease is released or lost.
+func (l *Lock) Lost() <-chan struct{} { return l.ctx.Done() }
+
+// Valid reports whether the holder may still act on the lease: not released,
+// not lost, and before its local deadline.
+func (l *Lock) Valid() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ctx.Err() == nil && mono() < l.deadline
+}
+
+// Extend renews the lease for another LockConfig.Lease from now, by the
+// database clock. It fails with ErrLockExpired or ErrLockNotHeld if the
+// lease is already gone, and the lock is then lost.
+func (l *Lock) Extend(ctx context.Context) error {
+	if err := context.Cause(l.ctx); err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = ErrLockNotHeld // released
+		}
+		return op("extend lock", err)
+	}
+	start := mono()
+	_, err := l.m.backend.ExtendLock(ctx, l.req)
+	if err == nil {
+		l.mu.Lock()
+		l.deadline = max(l.deadline, start+int64(l.cfg.Lease-l.cfg.SafetyMargin))
+		l.mu.Unlock()
+		return nil
+	}
+	if errors.Is(err, ErrLockNotHeld) || errors.Is(err, ErrLockExpired) {
+		l.stop(err)
+	}
+	return op("extend lock", err)
+}
+
+// Release ends the lease. Only its owner can: ErrLockNotHeld otherwise
+// (for example after the lease expired and another owner took it).
+func (l *Lock) Release(ctx context.Context) error {
+	l.stop(nil)
+	<-l.done
+	return op("release lock", l.m.backend.ReleaseLock(ctx, l.req))
+}
+
+// Querier runs a query in the caller's transaction; pgx.Tx, pgx.Conn and
+// pgxpool.Pool satisfy it.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Guard checks, inside the caller's own transaction tx, that this lock's
+// fence is still the live lease, and keeps it so until tx ends: no other
+// owner can take the lease over meanwhile. It returns ErrLockNotHeld if the
+// lease is gone. On the memory backend tx may be nil.
+func (l *Lock) Guard(ctx context.Context, tx Querier) error {
+	switch b := l.m.backend.(type) {
+	case *postgres.Backend:
+		if tx == nil {
+			return op("guard lock", errors.New("a transaction is required"))
+		}
+		var one int
+		err := tx.QueryRow(ctx, b.GuardSQL(), l.req.Session[:], l.req.Resource, l.req.Fence).Scan(&one)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return op("guard lock", ErrLockNotHeld)
+		}
+		return op("guard lock", err)
+	case *memory.Store:
+		if !b.GuardLock(l.req.Session, l.req.Resource, l.req.Fence) {
+			return op("guard lock", ErrLockNotHeld)
+		}
+		return nil
+	}
+	return op("guard lock", errors.ErrUnsupported)
+}
+
+// heartbeat extends the lease every HeartbeatInterval and declares it lost
+// at its local deadline if no extension got through.
+func (l *Lock) heartbeat() {
+	defer l.m.lockWG.Done()
+	defer close(l.done)
+	for {
+		l.mu.Lock()
+		left := time.Duration(l.deadline - mono())
+		l.mu.Unlock()
+		wait := left
+		if l.cfg.HeartbeatInterval > 0 {
+			wait = min(wait, l.cfg.HeartbeatInterval)
+		}
+		if left <= 0 {
+			l.stop(ErrLockExpired)
+			return
+		}
+		select {
+		case <-l.ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if l.cfg.HeartbeatInterval <= 0 || !l.Valid() {
+			continue // the loop declares it lost at the deadline
+		}
+		ctx, cancel := context.WithTimeout(l.ctx, time.Duration(max(0, l.deadline-mono())))
+		err := l.Extend(ctx)
+		cancel()
+		if err != nil && l.ctx.Err() == nil {
+			l.m.cfg.Logger.Warn("pgsession: lock heartbeat failed; retrying until the lease's deadline",
+				"resource", l.req.Resource, "err", err)
+		}
+	}
+}
+
+// Locks lists the unexpired leases held on a session.
+func (m *Manager) Locks(ctx context.Context, session ID) ([]LockInfo, error) {
+	if err := m.checkOpen("locks"); err != nil {
+		return nil, err
+	}
+	infos, err := m.backend.ListLocks(ctx, store.ID(session))
+	if err != nil {
+		return nil, op("locks", err)
+	}
+	out := make([]LockInfo, len(infos))
+	for i, li := range infos {
+		out[i] = LockInfo(li)
+	}
+	return out, nil
+}
