@@ -24,8 +24,9 @@ func mergeGetOptions(opts []GetOption) GetOption {
 // move (for background or admin reads).
 func NoTouch() GetOption { return GetOption{noTouch: true} }
 
-// ForceRefresh reads from the database even when a cached copy exists, and
-// caches what it reads.
+// ForceRefresh reads from the database even when a cached copy exists, with
+// a query of its own (not shared with concurrent Gets, which may have been
+// sent before this call began), and caches what it reads.
 func ForceRefresh() GetOption { return GetOption{forceRefresh: true} }
 
 // MinVersion asks for a copy at least as new as version v: the version the

@@ -96,7 +96,13 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 		}
 	}
 	m.stats.misses.Add(1)
-	s, err := m.load(ctx, id, o.minVersion)
+	var s *Session
+	var err error
+	if o.forceRefresh {
+		s, err = m.loadOnce(ctx, id) // a query of its own: sent after the call began
+	} else {
+		s, err = m.load(ctx, id, o.minVersion)
+	}
 	if err != nil {
 		return nil, op(name, err)
 	}
@@ -119,13 +125,20 @@ func (m *Manager) touch(s *Session, now int64) {
 
 // load reads a session from the database and caches it. Concurrent loads of
 // one session share one query; a caller whose minimum version the shared
-// result does not reach loads again on its own.
+// result does not reach loads again on its own. A shared query may have been
+// sent just before this call began, so a newer copy this node cached
+// meanwhile (its own write) wins over it.
 func (m *Manager) load(ctx context.Context, id ID, minVersion int64) (*Session, error) {
 	for shared := true; ; shared = false {
 		var s *Session
 		var err error
 		if shared {
 			s, err = m.loadShared(ctx, id)
+			if err == nil && m.cache != nil {
+				if c, ok := m.cache.Get(store.ID(id)); ok && c.rec.Version > s.rec.Version {
+					s = c
+				}
+			}
 		} else {
 			s, err = m.loadOnce(ctx, id)
 		}
