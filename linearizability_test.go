@@ -74,6 +74,7 @@ func TestLockHistoryIsLinearizable(t *testing.T) {
 				var held, old *pgsession.Lock
 				var heldID, oldID int
 				for i := 0; i < 40; i++ {
+					time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond) // interleave the clients
 					call := h.now()
 					switch {
 					case held == nil:
@@ -163,7 +164,9 @@ func TestStrictUpdateHistoryIsLinearizable(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				rng := rand.New(rand.NewPCG(uint64(client), 9))
 				for i := 0; i < 25; i++ {
+					time.Sleep(time.Duration(rng.IntN(300)) * time.Microsecond) // interleave the clients
 					call := h.now()
 					got, err := m.GetByID(ctx, s.ID(), pgsession.NoTouch(), pgsession.ForceRefresh())
 					ret := h.now()
