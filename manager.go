@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/pgsession/pgsession/internal/cache"
 	"github.com/pgsession/pgsession/internal/notify"
@@ -28,7 +27,8 @@ type Manager struct {
 	toucher  *toucher
 	cache    *cache.Cache[*Session] // nil when Config.CacheSize is -1
 	bus      bus
-	flights  singleflight.Group // merges concurrent loads of one session
+	flightMu sync.Mutex
+	flights  map[ID]*flight // guarded by flightMu; reads in progress, shared by concurrent Gets
 	stats    counters
 	hooks    hooks
 	listener *notify.Listener // nil on memory
@@ -177,7 +177,7 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 // newManager builds a Manager without its bus; the cache starts disabled
 // until the bus can deliver invalidations.
 func newManager(cfg Config, b store.Backend) (*Manager, error) {
-	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{}), flights: map[ID]*flight{}}
 	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	m.toucher = newToucher(b, cfg)
 	if cfg.CacheSize > 0 {

@@ -148,26 +148,40 @@ func (m *Manager) load(ctx context.Context, id ID, minVersion int64) (*Session, 
 	}
 }
 
-func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
-	ch := m.flights.DoChan(string(id[:]), func() (any, error) {
-		// The query outlives a caller that gives up, for the others waiting.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
-		defer cancel()
-		return m.loadOnce(ctx, id)
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*Session), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+// flight is one database read of a session that concurrent Gets share.
+type flight struct {
+	done chan struct{} // closed when s and err are set
+	s    *Session
+	err  error
 }
 
-// loadTimeout bounds a shared load, which no single caller's context governs.
-const loadTimeout = 30 * time.Second
+// loadShared joins the read of id in progress, or starts one. It starts no
+// goroutine: the first caller reads, the others wait for it or for their own
+// context. If the reader's own context ended its read, a waiter reads again.
+func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
+	m.flightMu.Lock()
+	if f := m.flights[id]; f != nil {
+		m.flightMu.Unlock()
+		select {
+		case <-f.done:
+			if f.err != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				return m.loadOnce(ctx, id)
+			}
+			return f.s, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	m.flights[id] = f
+	m.flightMu.Unlock()
+	f.s, f.err = m.loadOnce(ctx, id)
+	m.flightMu.Lock()
+	delete(m.flights, id)
+	m.flightMu.Unlock()
+	close(f.done)
+	return f.s, f.err
+}
 
 func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, error) {
 	var t cache.Ticket
