@@ -22,6 +22,9 @@ var (
 	// ErrTooManyAttributes: the update would leave more attributes than
 	// Config.MaxAttributes. Nothing was written.
 	ErrTooManyAttributes = store.ErrTooManyAttributes
+	// ErrSessionExists: CreateWithToken was given the token of an existing
+	// session. Nothing was changed.
+	ErrSessionExists = store.ErrExists
 	// ErrAttributeTooLarge: a value's JSON encoding is longer than
 	// Config.MaxAttributeSize. Nothing was written.
 	ErrAttributeTooLarge = errors.New("attribute too large")

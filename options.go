@@ -38,6 +38,7 @@ func MinVersion(v int64) GetOption { return GetOption{minVersion: v} }
 type UpdateOption func(*updateOptions)
 
 type updateOptions struct {
+	lifetime  time.Duration
 	ifVersion int64
 	keysSince int64
 	noNotify  bool
@@ -48,6 +49,11 @@ type updateOptions struct {
 // v (the version the caller read), else fails with ErrVersionConflict.
 // Changes to other keys do not block it, unlike IfVersion.
 func IfKeysUnchanged(v int64) UpdateOption { return func(o *updateOptions) { o.keysSince = v } }
+
+// SetLifetime moves the session's absolute deadline to now + d (database
+// clock) with the update: "remember me" chosen after the session began, or
+// a store adapter whose framework sets deadlines.
+func SetLifetime(d time.Duration) UpdateOption { return func(o *updateOptions) { o.lifetime = d } }
 
 // NoNotify skips announcing this update to other nodes: their cached copies
 // stay as they are until they expire (Config.CacheMaxAge) or a client asks

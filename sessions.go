@@ -3,6 +3,7 @@ package pgsession
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/pgsession/pgsession/internal/cache"
@@ -14,6 +15,11 @@ import (
 // Config.MaxSessionsPerUser in the same round trip. The returned session's
 // Token is the only copy of the secret: hand it to the client.
 func (m *Manager) Create(ctx context.Context, userID string, attrs map[string]any, opts ...SessionOption) (*Session, error) {
+	token, id := newToken()
+	return m.create(ctx, token, id, userID, attrs, opts)
+}
+
+func (m *Manager) create(ctx context.Context, token string, id ID, userID string, attrs map[string]any, opts []SessionOption) (*Session, error) {
 	const name = "create"
 	if err := m.checkOpen(name); err != nil {
 		return nil, err
@@ -26,7 +32,6 @@ func (m *Manager) Create(ctx context.Context, userID string, attrs map[string]an
 	if err != nil {
 		return nil, op(name, err)
 	}
-	token, id := newToken()
 	var evicted []store.ID
 	s, err := m.write(store.ID(id), func() (rec *store.Record, err error) {
 		rec, evicted, err = m.backend.Create(ctx, store.NewSession{
@@ -42,6 +47,20 @@ func (m *Manager) Create(ctx context.Context, userID string, attrs map[string]an
 		m.invalidate(e, cache.Deleted)
 	}
 	return s.withToken(token), nil
+}
+
+// CreateWithToken is Create for frameworks that issue their own tokens, such
+// as scs (see the scsstore module): token must be 32 bytes from a
+// cryptographic source in unpadded base64url (43 characters), which is what
+// scs generates. Never pass a token that came from a client: that would let
+// a client choose its session (fixation). If a session with that token
+// exists, it fails with ErrSessionExists and changes nothing.
+func (m *Manager) CreateWithToken(ctx context.Context, token, userID string, attrs map[string]any, opts ...SessionOption) (*Session, error) {
+	id, ok := idFromToken(token)
+	if !ok {
+		return nil, op("create", fmt.Errorf("%w: not a 43-character base64url token", ErrInvalidValue))
+	}
+	return m.create(ctx, token, id, userID, attrs, opts)
 }
 
 func (m *Manager) sessionOptions(opts []SessionOption) sessionOptions {
@@ -248,7 +267,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	}
 	s, err := m.write(store.ID(id), func() (*store.Record, error) {
 		return m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
-			IfVersion: o.ifVersion, KeysSince: o.keysSince, MaxAttributes: m.cfg.MaxAttributes})
+			IfVersion: o.ifVersion, KeysSince: o.keysSince, MaxAttributes: m.cfg.MaxAttributes, Lifetime: o.lifetime})
 	})
 	var conflict *store.ConflictError
 	switch {

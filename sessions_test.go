@@ -239,3 +239,42 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 		require.ErrorIs(t, err, pgsession.ErrClosed)
 	})
 }
+
+// Frameworks that issue their own tokens (scs) create sessions with them;
+// a token in use is refused, and nothing else is accepted as a token.
+func TestCreateWithToken(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		ctx := ctxT(t)
+		m := c.node(testConfig())
+		token := "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"[:43]
+		s, err := m.CreateWithToken(ctx, token, "", map[string]any{"a": 1})
+		require.NoError(t, err)
+		require.Equal(t, token, s.Token())
+		got, err := m.Get(ctx, token)
+		require.NoError(t, err)
+		require.Equal(t, s.ID(), got.ID())
+		_, err = m.CreateWithToken(ctx, token, "", nil)
+		require.ErrorIs(t, err, pgsession.ErrSessionExists)
+		_, err = m.CreateWithToken(ctx, "short", "", nil)
+		require.ErrorIs(t, err, pgsession.ErrInvalidValue)
+	})
+}
+
+// SetLifetime moves the absolute deadline with an update.
+func TestUpdateSetLifetime(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		ctx := ctxT(t)
+		m := c.node(testConfig())
+		s, err := m.Create(ctx, "", nil, pgsession.WithLifetime(time.Hour))
+		require.NoError(t, err)
+		s2, err := m.Update(ctx, s.ID(), new(pgsession.Patch).Set("remember", true), pgsession.SetLifetime(30*24*time.Hour))
+		require.NoError(t, err)
+		require.WithinDuration(t, s2.UpdatedAt().Add(30*24*time.Hour), s2.ExpiresAt(), time.Second)
+		s3, err := m.Update(ctx, s.ID(), new(pgsession.Patch).Set("x", 1), pgsession.SetLifetime(100*time.Millisecond))
+		require.NoError(t, err)
+		require.True(t, s3.ExpiresAt().Before(s2.ExpiresAt()))
+		time.Sleep(200 * time.Millisecond)
+		_, err = m.GetByID(ctx, s.ID())
+		require.ErrorIs(t, err, pgsession.ErrNotFound)
+	})
+}

@@ -180,7 +180,7 @@ func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []
 		LastSeenAt: now, ExpiresAt: now.Add(n.Lifetime), IdleTimeout: max(n.IdleTimeout, 0),
 		UserAgent: n.UserAgent, IP: n.IP, Attrs: attrs}
 	if _, dup := s.rows[n.ID]; dup {
-		return nil, nil, errDuplicate
+		return nil, nil, store.ErrExists
 	}
 	s.put(r)
 	s.publishDeleted(evicted)
@@ -245,6 +245,9 @@ func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) 
 	next.Attrs = attrs
 	next.Version++
 	next.UpdatedAt = now
+	if p.Lifetime > 0 {
+		next.ExpiresAt = now.Add(p.Lifetime)
+	}
 	s.rows[p.ID] = &next
 	if kv == nil {
 		kv = map[string]int64{}
@@ -325,7 +328,7 @@ func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []sto
 		return nil, nil, store.ErrNotFound
 	}
 	if _, dup := s.rows[rn.NewID]; dup {
-		return nil, nil, errDuplicate
+		return nil, nil, store.ErrExists
 	}
 	kv := s.keyVer[rn.OldID]
 	s.remove(rn.OldID)
@@ -440,12 +443,6 @@ func (s *Store) AttrCount(id store.ID) int {
 
 // Close does nothing: the store outlives the Managers that share it.
 func (s *Store) Close() {}
-
-type duplicateError struct{}
-
-func (duplicateError) Error() string { return "session id already exists" }
-
-var errDuplicate error = duplicateError{}
 
 // Len returns how many rows the store holds, expired or not.
 func (s *Store) Len() int {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/pgsession/pgsession/internal/store"
@@ -117,7 +118,7 @@ func (b *Backend) Create(ctx context.Context, s store.NewSession) (*store.Record
 		s.UserAgent, s.IP, string(attrs)}
 	if s.MaxPerUser <= 0 || s.UserID == "" {
 		rec, err := scanRecord(b.pool.QueryRow(ctx, b.createSQL, args...))
-		return rec, nil, err
+		return rec, nil, duplicate(err)
 	}
 	var rec *store.Record
 	var evicted [][]byte
@@ -129,9 +130,18 @@ func (b *Backend) Create(ctx context.Context, s store.NewSession) (*store.Record
 		return err
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, duplicate(err)
 	}
 	return rec, idsFromBytes(evicted), nil
+}
+
+// duplicate reports a primary-key clash on insert as store.ErrExists.
+func duplicate(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return store.ErrExists
+	}
+	return err
 }
 
 // Get reads a live session.
@@ -176,7 +186,8 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 	for attempt := 0; ; attempt++ {
 		var ok, keysOK bool
 		rec, err := scanRecord(b.pool.QueryRow(ctx, b.updateSQL, p.ID[:], del, string(setJSON),
-			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes, p.KeysSince, touched), &ok, &keysOK)
+			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes, p.KeysSince, touched,
+			optionalInterval(p.Lifetime)), &ok, &keysOK)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return nil, store.ErrNotFound

@@ -62,7 +62,8 @@ const keysUnchanged = `($9::bigint = 0 OR NOT EXISTS (
 
 // sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
 // of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
-// from now), and records the new version against every key touched ($10).
+// from now), records the new version against every key touched ($10), and
+// moves the absolute deadline to now + $11 when $11 is not NULL.
 // It refuses, returning the current row with ok=false, when the version
 // check $7, the key check $9 or the attribute limit $8 fails.
 const sqlUpdate = `WITH upd AS (
@@ -73,6 +74,7 @@ const sqlUpdate = `WITH upd AS (
                 SELECT coalesce(jsonb_object_agg(x.k, (extract(epoch FROM now()) * 1000)::bigint + x.ms), '{}')
                 FROM unnest($5::text[], $6::bigint[]) AS x(k, ms)) END,
         attr_ver = s.attr_ver || (SELECT coalesce(jsonb_object_agg(k, s.version + 1), '{}') FROM unnest($10::text[]) k),
+        expires_at = coalesce(now() + $11::interval, s.expires_at),
         version = s.version + 1,
         updated_at = now()
     WHERE s.id = $1 AND ` + live + ` AND ($7::bigint = 0 OR s.version = $7) AND ` + keysUnchanged + `

@@ -25,6 +25,7 @@ var (
 	ErrNotFound          = errors.New("session not found")
 	ErrVersionConflict   = errors.New("session version conflict")
 	ErrTooManyAttributes = errors.New("too many attributes")
+	ErrExists            = errors.New("session already exists")
 )
 
 // ConflictError is a version-check refusal that knows the current version.
@@ -92,6 +93,8 @@ type Patch struct {
 	// deletes was written after that version.
 	KeysSince     int64
 	MaxAttributes int
+	// Lifetime, if positive, moves the absolute deadline to now + Lifetime.
+	Lifetime time.Duration
 }
 
 // Renewal moves a live session to a new ID, keeping its data.
