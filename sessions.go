@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/pgsession/pgsession/internal/cache"
@@ -374,6 +375,41 @@ func (m *Manager) ListUser(ctx context.Context, userID string) ([]*Session, erro
 		out[i] = newSession(r, "")
 	}
 	return out, nil
+}
+
+// All iterates over every live session in ID order, reading pages of
+// pageSize (1000 if <= 0), one round trip each, so memory stays bounded
+// however many there are. Stop early by returning false from the loop body;
+// an error ends the iteration with a nil session. For admin tools and store
+// adapters; sessions created or deleted during the walk may or may not
+// appear.
+func (m *Manager) All(ctx context.Context, pageSize int) iter.Seq2[*Session, error] {
+	if pageSize <= 0 {
+		pageSize = 1000
+	}
+	return func(yield func(*Session, error) bool) {
+		var after store.ID
+		for {
+			if err := m.checkOpen("all"); err != nil {
+				yield(nil, err)
+				return
+			}
+			recs, err := m.backend.Page(ctx, after, pageSize)
+			if err != nil {
+				yield(nil, op("all", err))
+				return
+			}
+			for _, r := range recs {
+				if !yield(newSession(r, ""), nil) {
+					return
+				}
+			}
+			if len(recs) < pageSize {
+				return
+			}
+			after = recs[len(recs)-1].ID
+		}
+	}
 }
 
 // Renew gives a live session a new token and ID, keeping its data, in one

@@ -278,3 +278,37 @@ func TestUpdateSetLifetime(t *testing.T) {
 		require.ErrorIs(t, err, pgsession.ErrNotFound)
 	})
 }
+
+// All walks every live session, page by page.
+func TestAllWalksLiveSessions(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		ctx := ctxT(t)
+		m := c.node(testConfig())
+		want := map[pgsession.ID]bool{}
+		for i := 0; i < 7; i++ {
+			s, err := m.Create(ctx, "", nil)
+			require.NoError(t, err)
+			want[s.ID()] = true
+		}
+		_, err := m.Create(ctx, "", nil, pgsession.WithLifetime(time.Millisecond))
+		require.NoError(t, err)
+		time.Sleep(5 * time.Millisecond)
+		got := map[pgsession.ID]bool{}
+		var last string
+		for s, err := range m.All(ctx, 3) {
+			require.NoError(t, err)
+			require.Greater(t, s.ID().String(), last, "in ID order")
+			last = s.ID().String()
+			got[s.ID()] = true
+		}
+		require.Equal(t, want, got, "every live session once, none expired")
+		n := 0
+		for range m.All(ctx, 2) {
+			n++
+			if n == 3 {
+				break
+			}
+		}
+		require.Equal(t, 3, n)
+	})
+}

@@ -318,6 +318,25 @@ func (s *Store) ListUser(_ context.Context, user string) ([]*store.Record, error
 	return out, nil
 }
 
+// Page returns live sessions after an ID, in ID order.
+func (s *Store) Page(_ context.Context, after store.ID, limit int) ([]*store.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var out []*store.Record
+	for id, r := range s.rows {
+		if slices.Compare(id[:], after[:]) > 0 && isLive(r, now) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b *store.Record) int { return slices.Compare(a.ID[:], b.ID[:]) })
+	out = out[:min(limit, len(out))]
+	for i, r := range out {
+		out[i] = snapshot(r, now)
+	}
+	return out, nil
+}
+
 // Renew moves a live session to a new id.
 func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []store.ID, error) {
 	s.mu.Lock()

@@ -30,6 +30,7 @@ type Backend struct {
 	delUser   string
 	delAll    string
 	listSQL   string
+	pageSQL   string
 	renewSQL  string
 	touchSQL  string
 	sweepSQL  string
@@ -54,6 +55,7 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		delUser:   names.Expand(sqlDeleteUser),
 		delAll:    names.Expand(sqlDeleteAll),
 		listSQL:   names.Expand(sqlListUser),
+		pageSQL:   names.Expand(sqlPage),
 		renewSQL:  names.Expand(sqlRenew),
 		touchSQL:  names.Expand(sqlTouch),
 		sweepSQL:  names.Expand(sqlSweepBatch),
@@ -246,7 +248,16 @@ func (b *Backend) Announce(ctx context.Context, payloads []string) error {
 
 // ListUser returns a user's live sessions, newest first.
 func (b *Backend) ListUser(ctx context.Context, userID string) ([]*store.Record, error) {
-	rows, err := b.pool.Query(ctx, b.listSQL, userID)
+	return b.records(ctx, b.listSQL, userID)
+}
+
+// Page returns live sessions after an ID, in ID order.
+func (b *Backend) Page(ctx context.Context, after store.ID, limit int) ([]*store.Record, error) {
+	return b.records(ctx, b.pageSQL, after[:], limit)
+}
+
+func (b *Backend) records(ctx context.Context, sql string, args ...any) ([]*store.Record, error) {
+	rows, err := b.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}

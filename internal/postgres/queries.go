@@ -112,6 +112,9 @@ const sqlListUser = `SELECT ` + cols + `, now() FROM {{sessions}} s
 WHERE s.user_id = $1 AND s.user_id <> '' AND ` + live + `
 ORDER BY s.created_at DESC, s.id DESC`
 
+const sqlPage = `SELECT ` + cols + `, now() FROM {{sessions}} s
+WHERE s.id > $1 AND ` + live + ` ORDER BY s.id LIMIT $2`
+
 // sqlRenew moves a live session to a new id in one statement: the old row is
 // gone in the same transaction that creates the new one.
 var sqlRenew = `WITH old AS (

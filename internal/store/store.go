@@ -134,6 +134,8 @@ type Backend interface {
 	DeleteUser(ctx context.Context, userID string, except []ID) ([]ID, error)
 	DeleteAll(ctx context.Context) (int, error)
 	ListUser(ctx context.Context, userID string) ([]*Record, error)
+	// Page returns up to limit live sessions with IDs above after, in ID order.
+	Page(ctx context.Context, after ID, limit int) ([]*Record, error)
 	Renew(ctx context.Context, r Renewal) (*Record, []ID, error)
 	Touch(ctx context.Context, touches []Touch, granularity time.Duration) error
 	SweepBatch(ctx context.Context, node string, batch int, lease, interval time.Duration) (SweepBatch, error)
