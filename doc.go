@@ -29,10 +29,32 @@
 // updates. Expired rows are deleted in bounded batches by one node at a time
 // (a lease shared through the database).
 //
+// # Cache and coherence
+//
+// Each Manager is a node with a bounded cache of immutable snapshots; a hit
+// costs no round trip. Every write that can make a cached copy wrong bumps
+// the session's version and is announced to the other nodes over
+// LISTEN/NOTIFY: deletions inside their own transaction, updates after
+// commit, coalesced per node. A dedicated listener connection probes itself
+// when quiet; while it is down the node reads through to the database, and
+// it drops its cache when it listens again. A delete committed at t is
+// honoured by every node for requests that start after t + S, with S = 100
+// ms while listeners are healthy and at most ListenerPingInterval +
+// ListenerPingTimeout when one is not. MinVersion gives a client
+// read-your-writes on any node; CacheMaxAge bounds the age of any copy.
+//
+// # Locks
+//
+// Lock takes a lease on a resource of a session, with a fencing token that
+// only grows; expiry is judged by the database clock, and the holder stops
+// trusting the lease a margin before it could end. See Lock.Guard for using
+// it inside your own transaction.
+//
 // # Round trips
 //
-// Every operation is one round trip to PostgreSQL: Get, Create (including the
-// per-user cap), Update, Delete, DeleteUser, DeleteAll, ListUser and Renew.
+// A cache hit costs none. Every other operation is one round trip to
+// PostgreSQL: Get on a miss, Create (including the per-user cap), Update,
+// Delete, DeleteUser, DeleteAll, ListUser, Renew, and each lock operation.
 //
 // # Backends
 //
