@@ -180,9 +180,10 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{}), flights: map[ID]*flight{}}
 	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	m.toucher = newToucher(b, cfg)
+	acquireCoarseClock() // released by Close
 	if cfg.CacheSize > 0 {
 		c, err := cache.New(cache.Options[*Session]{
-			MaxEntries: cfg.CacheSize, MaxBytes: cfg.CacheBytes, MaxAge: cfg.CacheMaxAge,
+			MaxEntries: cfg.CacheSize, MaxBytes: cfg.CacheBytes,
 			Version: (*Session).Version, Bytes: sizeOf,
 		})
 		if err != nil {
@@ -235,6 +236,7 @@ func (m *Manager) Close(ctx context.Context) error {
 		if m.cache != nil {
 			m.cache.Close()
 		}
+		releaseCoarseClock()
 		m.backend.Close()
 	})
 	return m.closeErr

@@ -24,11 +24,6 @@ type Session struct {
 	touchMark atomic.Int64
 }
 
-// monoBase anchors mono: nanoseconds on the local monotonic clock.
-var monoBase = time.Now()
-
-func mono() int64 { return int64(time.Since(monoBase)) }
-
 func newSession(rec *store.Record, token string) *Session {
 	now := mono()
 	until := now + int64(rec.ExpiresAt.Sub(rec.Now))

@@ -105,8 +105,11 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 	o := mergeGetOptions(opts)
 	if m.cache != nil && !o.forceRefresh {
 		if s, ok := m.cache.Get(store.ID(id)); ok {
-			now := mono()
-			if s.rec.Version >= o.minVersion && now < s.liveUntil {
+			now := coarseNow()
+			if now+nearDeadline >= s.liveUntil {
+				now = mono() // close to expiry: the real clock decides
+			}
+			if s.rec.Version >= o.minVersion && now < s.liveUntil && now-s.readAt < int64(m.cfg.CacheMaxAge) {
 				m.stats.hit(id[0])
 				if !o.noTouch {
 					m.touch(s, now)
@@ -131,6 +134,10 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 	}
 	return s, nil
 }
+
+// nearDeadline is how close to its expiry a cached session must be for a hit
+// to read the real clock rather than the coarse one.
+const nearDeadline = int64(100 * time.Millisecond)
 
 // touch records a use of s, at most once per granularity per snapshot.
 func (m *Manager) touch(s *Session, now int64) {

@@ -1,8 +1,10 @@
 // Package cache is a node's bounded cache of immutable session snapshots,
 // with the guards that keep it coherent: versions only move forward, a fill
-// that raced an invalidation is refused (DESIGN C2), entries have a maximum
-// age (C4), and the whole cache can be switched off and dropped while the
-// node is deaf to invalidations (C1).
+// that raced an invalidation is refused (DESIGN C2), and the whole cache can
+// be switched off and dropped while the node is deaf to invalidations (C1).
+// The maximum age of an entry (C4) is checked by the caller on each hit,
+// with the clock reading it makes anyway: an expiry policy here would read
+// the clock a second time on every hit.
 //
 // Eviction is otter's (W-TinyLFU): chosen over a mutex-guarded LRU because
 // its reads take no lock, which keeps a hit cheap with many goroutines (see
@@ -13,7 +15,6 @@ import (
 	"math"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/maypok86/otter/v2"
 
@@ -28,7 +29,6 @@ const Deleted = math.MaxInt64
 type Options[V any] struct {
 	MaxEntries int
 	MaxBytes   int64
-	MaxAge     time.Duration
 	Version    func(V) int64
 	Bytes      func(V) int
 }
@@ -69,7 +69,6 @@ func New[V any](opt Options[V]) (*Cache[V], error) {
 		Weigher: func(_ store.ID, v V) uint32 {
 			return max(minWeight, uint32(min(opt.Bytes(v), math.MaxUint32)))
 		},
-		ExpiryCalculator: otter.ExpiryWriting[store.ID, V](opt.MaxAge),
 	})
 	if err != nil {
 		return nil, err

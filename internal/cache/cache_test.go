@@ -1,8 +1,9 @@
 package cache_test
 
 import (
-	"testing"
 	"time"
+
+	"testing"
 
 	"github.com/stretchr/testify/require"
 
@@ -16,9 +17,9 @@ type snap struct {
 	size int
 }
 
-func newCache(t *testing.T, entries int, bytes int64, age time.Duration) *cache.Cache[*snap] {
+func newCache(t *testing.T, entries int, bytes int64) *cache.Cache[*snap] {
 	c, err := cache.New(cache.Options[*snap]{
-		MaxEntries: entries, MaxBytes: bytes, MaxAge: age,
+		MaxEntries: entries, MaxBytes: bytes,
 		Version: func(s *snap) int64 { return s.v },
 		Bytes:   func(s *snap) int { return s.size },
 	})
@@ -32,7 +33,7 @@ func key(i int) store.ID { return store.ID{byte(i), byte(i >> 8), byte(i >> 16)}
 func fill(c *cache.Cache[*snap], id store.ID, s *snap) bool { return c.Fill(c.Begin(id), s) }
 
 func TestVersionsOnlyMoveForward(t *testing.T) {
-	c := newCache(t, 100, 1<<20, time.Minute)
+	c := newCache(t, 100, 1<<20)
 	require.True(t, fill(c, key(1), &snap{v: 2}))
 	require.False(t, fill(c, key(1), &snap{v: 1}), "older copy refused")
 	require.False(t, fill(c, key(1), &snap{v: 2}), "same version kept")
@@ -45,7 +46,7 @@ func TestVersionsOnlyMoveForward(t *testing.T) {
 // A fill whose operation overlapped an invalidation is refused (C2), for
 // updates (only older copies) and deletions (every copy).
 func TestFillAfterInvalidationIsRefused(t *testing.T) {
-	c := newCache(t, 100, 1<<20, time.Minute)
+	c := newCache(t, 100, 1<<20)
 	tk := c.Begin(key(1))
 	c.Invalidate(key(1), 5)
 	require.False(t, c.Fill(tk, &snap{v: 4}), "read before version 5 committed")
@@ -64,7 +65,7 @@ func TestFillAfterInvalidationIsRefused(t *testing.T) {
 }
 
 func TestInvalidateKeepsNewerCopies(t *testing.T) {
-	c := newCache(t, 100, 1<<20, time.Minute)
+	c := newCache(t, 100, 1<<20)
 	fill(c, key(1), &snap{v: 3})
 	c.Invalidate(key(1), 3) // our own write, echoed back
 	_, ok := c.Get(key(1))
@@ -75,7 +76,7 @@ func TestInvalidateKeepsNewerCopies(t *testing.T) {
 }
 
 func TestDropAndDisable(t *testing.T) {
-	c := newCache(t, 100, 1<<20, time.Minute)
+	c := newCache(t, 100, 1<<20)
 	fill(c, key(1), &snap{v: 1, user: "a"})
 	fill(c, key(2), &snap{v: 1, user: "b"})
 	tk := c.Begin(key(3))
@@ -98,23 +99,15 @@ func TestDropAndDisable(t *testing.T) {
 	require.False(t, ok)
 }
 
-func TestMaxAge(t *testing.T) {
-	c := newCache(t, 100, 1<<20, 50*time.Millisecond)
-	fill(c, key(1), &snap{v: 1})
-	_, ok := c.Get(key(1))
-	require.True(t, ok)
-	require.Eventually(t, func() bool { _, ok := c.Get(key(1)); return !ok }, 2*time.Second, 5*time.Millisecond)
-}
-
 // The cache is bounded by count and by bytes.
 func TestBounds(t *testing.T) {
-	c := newCache(t, 100, 1<<20, time.Minute)
+	c := newCache(t, 100, 1<<20)
 	for i := 0; i < 1000; i++ {
 		fill(c, key(i), &snap{v: 1, size: 10})
 	}
 	require.Eventually(t, func() bool { return c.Len() <= 100 }, 2*time.Second, time.Millisecond)
 
-	c = newCache(t, 1000, 10_000, time.Minute)
+	c = newCache(t, 1000, 10_000)
 	for i := 0; i < 1000; i++ {
 		fill(c, key(i), &snap{v: 1, size: 1000})
 	}

@@ -117,7 +117,7 @@ func candidates(b *testing.B, capacity int) []*candidate {
 		b.Fatal(err)
 	}
 	pc, err := cache.New(cache.Options[*snap]{
-		MaxEntries: capacity, MaxBytes: int64(capacity) * 1000, MaxAge: time.Minute,
+		MaxEntries: capacity, MaxBytes: int64(capacity) * 1000,
 		Version: func(s *snap) int64 { return s.v }, Bytes: func(*snap) int { return 1000 },
 	})
 	if err != nil {
