@@ -1,0 +1,190 @@
+package httpsession
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/pgsession/pgsession"
+)
+
+// LoginOption adjusts LogIn.
+type LoginOption func(*loginOptions)
+
+type loginOptions struct {
+	remember bool
+	session  []pgsession.SessionOption
+}
+
+// RememberMe(true) gives the session Config.RememberLifetime and the client
+// a persistent cookie (Max-Age and Expires) that outlives the browser
+// session. RememberMe(false), the default, gives the Manager's lifetime and
+// a cookie that ends with the browser session (unless
+// Config.Cookie.Persist).
+func RememberMe(remember bool) LoginOption {
+	return func(o *loginOptions) { o.remember = remember }
+}
+
+// WithSessionOptions passes options to the Renew or Create that LogIn
+// makes, after the middleware's own (so they win): for example
+// pgsession.WithLifetime or pgsession.WithIdleTimeout.
+func WithSessionOptions(opts ...pgsession.SessionOption) LoginOption {
+	return func(o *loginOptions) { o.session = append(o.session, opts...) }
+}
+
+// LogIn binds the request's session to userID under a new token, keeping
+// its data (pgsession.Manager.Renew with AsUser), or starts a session for
+// the user if the request has none. The token the client held before stops
+// working, so a token planted before log in is worthless (session
+// fixation). Call it once the user is authenticated, before the response
+// is written.
+func (mw *Middleware) LogIn(r *http.Request, userID string, opts ...LoginOption) (*pgsession.Session, error) {
+	st := mw.state(r)
+	if st == nil {
+		return nil, ErrNoMiddleware
+	}
+	var o loginOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	ua, ip := mw.cfg.ClientInfo(r)
+	sopts := []pgsession.SessionOption{pgsession.WithClient(ua, ip)}
+	if o.remember {
+		sopts = append(sopts, pgsession.WithLifetime(mw.cfg.RememberLifetime))
+	}
+	sopts = append(sopts, o.session...)
+
+	st.lock()
+	defer st.unlock()
+	if st.written.Load() {
+		return nil, fmt.Errorf("%w: cannot log in", ErrResponseWritten)
+	}
+	ctx, cancel := st.writeCtx()
+	defer cancel()
+	var s *pgsession.Session
+	if st.sess != nil {
+		var err error
+		s, err = mw.cfg.Manager.Renew(ctx, st.sess.ID(), append(sopts, pgsession.AsUser(userID))...)
+		if err != nil && !errors.Is(err, pgsession.ErrNotFound) {
+			return nil, fmt.Errorf("httpsession: log in: %w", err)
+		}
+		// Gone meanwhile: start afresh below. The user has just proved who
+		// they are, so a new session is what this request asks for.
+	}
+	if s == nil {
+		var err error
+		s, err = mw.cfg.Manager.Create(ctx, userID, nil, sopts...)
+		if err != nil {
+			return nil, fmt.Errorf("httpsession: log in: %w", err)
+		}
+	}
+	st.started(s, o.remember)
+	return s, nil
+}
+
+// RenewToken moves the request's session to a new token, keeping its user
+// and data: call it when the session's privileges change other than by
+// LogIn. Like LogIn it restarts the session's lifetime (RememberLifetime for
+// a remembered session). It returns pgsession.ErrNotFound if there is no
+// session.
+func (mw *Middleware) RenewToken(r *http.Request) (*pgsession.Session, error) {
+	st := mw.state(r)
+	if st == nil {
+		return nil, ErrNoMiddleware
+	}
+	st.lock()
+	defer st.unlock()
+	switch {
+	case st.written.Load():
+		return nil, fmt.Errorf("%w: cannot renew the token", ErrResponseWritten)
+	case st.sess == nil:
+		return nil, fmt.Errorf("httpsession: renew token: %w", pgsession.ErrNotFound)
+	}
+	ua, ip := mw.cfg.ClientInfo(r)
+	opts := []pgsession.SessionOption{pgsession.WithClient(ua, ip)}
+	if st.persist {
+		// Renew restarts the lifetime; a remembered session keeps the
+		// longer one.
+		opts = append(opts, pgsession.WithLifetime(mw.cfg.RememberLifetime))
+	}
+	ctx, cancel := st.writeCtx()
+	defer cancel()
+	s, err := mw.cfg.Manager.Renew(ctx, st.sess.ID(), opts...)
+	if err != nil {
+		if errors.Is(err, pgsession.ErrNotFound) {
+			st.sess, st.secret, st.issue, st.lost = nil, "", false, true
+		}
+		return nil, fmt.Errorf("httpsession: renew token: %w", err)
+	}
+	st.started(s, st.persist)
+	return s, nil
+}
+
+// LogOut ends the request's session and tells the client to drop its
+// token (an expired cookie, or an empty response header). Changes not yet
+// saved are dropped. Without a session it only clears the client's token.
+// After the response is written the session still ends, and OnError hears
+// that the client's token could not be cleared.
+func (mw *Middleware) LogOut(r *http.Request) error {
+	_, err := mw.logOut(r, "log out", false)
+	return err
+}
+
+// LogOutEverywhere ends every session of the request's user, this one
+// included ("log out everywhere"), and clears the client's token like
+// LogOut. For an anonymous session it ends just that one. It returns how
+// many sessions it ended.
+func (mw *Middleware) LogOutEverywhere(r *http.Request) (int, error) {
+	return mw.logOut(r, "log out everywhere", true)
+}
+
+func (mw *Middleware) logOut(r *http.Request, name string, everywhere bool) (int, error) {
+	st := mw.state(r)
+	if st == nil {
+		return 0, ErrNoMiddleware
+	}
+	st.lock()
+	defer st.unlock()
+	n := 0
+	if st.sess != nil {
+		ctx, cancel := st.writeCtx()
+		defer cancel()
+		var err error
+		if user := st.sess.UserID(); everywhere && user != "" {
+			n, err = mw.cfg.Manager.DeleteUser(ctx, user)
+		} else if err = mw.cfg.Manager.Delete(ctx, st.sess.ID()); err == nil {
+			n = 1
+		}
+		if err != nil {
+			// The session may still be live: keep the client's token.
+			return n, fmt.Errorf("httpsession: %s: %w", name, err)
+		}
+	}
+	st.ended()
+	if st.written.Load() {
+		st.fail(fmt.Errorf("%w: %s: the session ended, but the client's token could not be cleared", ErrResponseWritten, name))
+	}
+	return n, nil
+}
+
+// LogOutOtherDevices ends every other session of the request's user,
+// keeping this one ("log out my other devices"). It returns how many it
+// ended: 0 without a session or for an anonymous one.
+func (mw *Middleware) LogOutOtherDevices(r *http.Request) (int, error) {
+	st := mw.state(r)
+	if st == nil {
+		return 0, ErrNoMiddleware
+	}
+	st.lock()
+	defer st.unlock()
+	if st.sess == nil || st.sess.UserID() == "" {
+		return 0, nil
+	}
+	ctx, cancel := st.writeCtx()
+	defer cancel()
+	n, err := mw.cfg.Manager.DeleteUser(ctx, st.sess.UserID(), st.sess.ID())
+	if err != nil {
+		return n, fmt.Errorf("httpsession: log out other devices: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,101 @@
+package httpsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/pgsession/pgsession"
+)
+
+// Middleware loads and saves sessions for the requests passing through its
+// Handler. Create one with New and share it; it is safe for concurrent use.
+type Middleware struct {
+	cfg        Config
+	cookieName string // as sent, prefix included; "" without the cookie transport
+	vary       []string
+}
+
+// New checks cfg, fills its defaults and returns a Middleware.
+func New(cfg Config) (*Middleware, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	mw := &Middleware{cfg: cfg}
+	if !cfg.Cookie.Disabled {
+		mw.cookieName = cfg.Cookie.fullName()
+		mw.vary = append(mw.vary, "Cookie")
+	}
+	if cfg.Header != "" {
+		mw.vary = append(mw.vary, cfg.Header)
+	}
+	return mw, nil
+}
+
+// Config returns the configuration in effect, defaults filled in.
+func (mw *Middleware) Config() Config { return mw.cfg }
+
+// ctxKey is this Middleware's own context key: two Middlewares on one
+// request keep separate state.
+type ctxKey struct{ mw *Middleware }
+
+// Handler returns next wrapped: the session is loaded before next runs and
+// saved before the response's first byte. It has the shape of any router's
+// middleware, func(http.Handler) http.Handler.
+func (mw *Middleware) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := ctxKey{mw}
+		if r.Context().Value(key) != nil { // wrapped twice by this Middleware
+			next.ServeHTTP(w, r)
+			return
+		}
+		st := &state{mw: mw}
+		st.rw = responseWriter{ResponseWriter: w, st: st}
+		r = r.WithContext(context.WithValue(r.Context(), key, st))
+		st.req = r
+		st.load(r)
+		next.ServeHTTP(&st.rw, r)
+		// Not deferred: a handler that panics has its changes dropped.
+		st.finish()
+	})
+}
+
+// state returns the request's state, or nil if the request did not pass
+// through mw.Handler.
+func (mw *Middleware) state(r *http.Request) *state {
+	st, _ := r.Context().Value(ctxKey{mw}).(*state)
+	return st
+}
+
+// load finds the session the request's token names. A missing or bad token,
+// or a session that is gone, leaves the request without one.
+func (st *state) load(r *http.Request) {
+	mw := st.mw
+	c, via, ok := mw.readToken(r)
+	st.via = via
+	if !ok {
+		return
+	}
+	s, err := mw.cfg.Manager.Get(r.Context(), c.Secret, pgsession.MinVersion(c.Version))
+	switch {
+	case err == nil:
+		st.sess, st.secret, st.persist = s, c.Secret, c.Persistent
+		// Signed with a key that no longer signs: move the client to the
+		// current one while the old still verifies.
+		st.issue = !mw.cfg.Keys.IsCurrent(c)
+	case errors.Is(err, pgsession.ErrNotFound):
+		// Expired or revoked: no session.
+	default:
+		// The database could not say. The session may well exist, so
+		// nothing may replace it in this request (see Ensure).
+		st.loadErr = fmt.Errorf("httpsession: load session: %w", err)
+		if r.Context().Err() == nil { // a client that left is not news
+			mw.cfg.OnError(r, st.loadErr)
+		}
+	}
+}
+
+// report hands err to the error hook.
+func (mw *Middleware) report(r *http.Request, err error) { mw.cfg.OnError(r, err) }

@@ -1,0 +1,202 @@
+package httpsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsession/pgsession"
+	"github.com/pgsession/pgsession/token"
+)
+
+// state is one request's view of its session. The response writer lives
+// inside it, so a request costs one allocation for both.
+type state struct {
+	mw  *Middleware
+	req *http.Request // carries this state in its context; for the hook
+	rw  responseWriter
+
+	// written is set once the response's headers are on their way; it is
+	// read without the lock on every Write.
+	written atomic.Bool
+
+	mu sync.Mutex
+	// The fields below are guarded by mu.
+	sess    *pgsession.Session // nil: no session
+	secret  string             // sess's secret token, to sign into a new token
+	persist bool               // the client asked to be remembered
+	via     transport          // how the request's token came
+	loadErr error              // the database could not say whether a session exists
+	lost    bool               // the session vanished under this request: never replace it
+	patch   pgsession.Patch    // changes to save
+	changed bool               // patch holds something, perhaps only an error
+	late    bool               // patch was changed after the headers went out
+	issue   bool               // send the client a new token
+	expire  bool               // tell the client its token is dead
+	done    bool               // the handler has returned
+	errs    []error            // to report once mu is released
+}
+
+// lock and unlock bracket every access to the guarded fields. unlock
+// reports the errors gathered meanwhile, outside the lock, so a hook may
+// call back into the Middleware.
+func (st *state) lock() { st.mu.Lock() }
+
+func (st *state) unlock() {
+	errs := st.errs
+	st.errs = nil
+	st.mu.Unlock()
+	for _, err := range errs {
+		st.mw.report(st.req, err)
+	}
+}
+
+func (st *state) fail(err error) { st.errs = append(st.errs, err) }
+
+// writeCtx is the context for a database write: it survives a client that
+// hangs up (a log out must not be lost) but is bounded.
+func (st *state) writeCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(st.req.Context()), st.mw.cfg.WriteTimeout)
+}
+
+// beforeWrite runs before the response's first byte: it saves the patch
+// and puts the token and cache headers in place.
+func (st *state) beforeWrite() {
+	if st.written.Load() {
+		return
+	}
+	st.lock()
+	if !st.written.Load() {
+		st.commitLocked()
+	}
+	st.unlock()
+}
+
+// commitLocked saves pending changes and writes the session's headers. The
+// headers must not have been sent.
+func (st *state) commitLocked() {
+	if err := st.saveLocked(); err != nil {
+		st.fail(err)
+	}
+	st.headersLocked()
+	st.written.Store(true)
+}
+
+// finish runs when the handler returns.
+func (st *state) finish() {
+	st.lock()
+	defer st.unlock()
+	if !st.written.Load() {
+		// Nothing written: the server sends the headers after we return.
+		st.commitLocked()
+	} else if st.changed {
+		// Changed after the headers went out: save, and say so.
+		if err := st.saveLocked(); err != nil {
+			st.fail(err)
+		}
+	}
+	st.done = true
+}
+
+// saveLocked writes the patch with one Update (creating an anonymous session
+// first if the request had none). A session deleted meanwhile is never
+// replaced: the error says so and the request has no session from then on.
+func (st *state) saveLocked() error {
+	if !st.changed {
+		return nil
+	}
+	p := st.patch
+	st.patch, st.changed = pgsession.Patch{}, false
+	late := st.late
+	st.late = false
+
+	if st.sess == nil {
+		switch {
+		case st.lost:
+			return fmt.Errorf("httpsession: save: not saved: %w", pgsession.ErrNotFound)
+		case st.loadErr != nil:
+			return fmt.Errorf("httpsession: save: not saved, the session could not be loaded: %w", st.loadErr)
+		case late:
+			return fmt.Errorf("%w: not saved: a new session's token could not be sent", ErrResponseWritten)
+		}
+		if err := st.createLocked(); err != nil {
+			return fmt.Errorf("httpsession: save: %w", err)
+		}
+	}
+	var opts []pgsession.UpdateOption
+	if st.mw.cfg.Strict {
+		opts = append(opts, pgsession.IfVersion(st.sess.Version()))
+	}
+	ctx, cancel := st.writeCtx()
+	defer cancel()
+	s, err := st.mw.cfg.Manager.Update(ctx, st.sess.ID(), &p, opts...)
+	switch {
+	case err == nil:
+		st.sess = s
+		st.issue = true // the client's token should carry the new version
+		if late {
+			return fmt.Errorf("%w: saved, but the client keeps its old token version", ErrResponseWritten)
+		}
+		return nil
+	case errors.Is(err, pgsession.ErrNotFound):
+		// Deleted while this request ran (a log out, an expiry): it stays
+		// deleted, and nothing takes its place.
+		st.sess, st.secret, st.issue, st.lost = nil, "", false, true
+	}
+	return fmt.Errorf("httpsession: save: %w", err)
+}
+
+// createLocked starts an anonymous session with a token of our making.
+func (st *state) createLocked() error {
+	ua, ip := st.mw.cfg.ClientInfo(st.req)
+	ctx, cancel := st.writeCtx()
+	defer cancel()
+	s, err := st.mw.cfg.Manager.Create(ctx, "", nil, pgsession.WithClient(ua, ip))
+	if err != nil {
+		return err
+	}
+	st.started(s, st.mw.cfg.Cookie.Persist)
+	return nil
+}
+
+// started makes s, fresh from Create or Renew, the request's session.
+func (st *state) started(s *pgsession.Session, persist bool) {
+	st.sess, st.secret, st.persist = s, s.Token(), persist
+	st.issue, st.expire, st.lost, st.loadErr = true, false, false, nil
+}
+
+// ended records that the request's session is gone by its own doing.
+func (st *state) ended() {
+	st.sess, st.secret, st.persist = nil, "", false
+	st.patch, st.changed, st.late = pgsession.Patch{}, false, false
+	st.issue, st.expire = false, true
+}
+
+// headersLocked sets Vary and, when the client needs one, a new token (or
+// the news that its token is dead).
+func (st *state) headersLocked() {
+	mw := st.mw
+	h := st.rw.Header()
+	addVary(h, mw.vary)
+	switch {
+	case st.issue && st.sess != nil:
+		persist := st.persist || mw.cfg.Cookie.Persist
+		tok, err := mw.cfg.Keys.Encode(token.Claims{Secret: st.secret, Version: st.sess.Version(), Persistent: persist})
+		if err != nil {
+			st.fail(fmt.Errorf("httpsession: sign token: %w", err))
+			break
+		}
+		var expires time.Time
+		if persist {
+			expires = st.sess.ExpiresAt()
+		}
+		mw.sendToken(h, st.via, tok, expires)
+	case st.expire:
+		mw.clearToken(h, st.via)
+	}
+	st.issue, st.expire = false, false
+}
