@@ -54,6 +54,10 @@ func (p *Patch) SetRaw(key string, raw json.RawMessage) *Patch {
 // Delete removes key.
 func (p *Patch) Delete(key string) *Patch { return p.put(key, patchOp{del: true}) }
 
+// Err returns the first error met while building the patch (a value that
+// could not be encoded); Update returns it too, and writes nothing.
+func (p *Patch) Err() error { return p.err }
+
 // Len returns how many keys the patch changes.
 func (p *Patch) Len() int { return len(p.order) }
 

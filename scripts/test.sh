@@ -32,6 +32,9 @@ go vet ./...
 step "go test -race"
 go test -race -count=1 -timeout 10m ./...
 
+step "nested module affinity/redisaffinity: go vet, go test -race"
+(cd affinity/redisaffinity && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
 step "fuzz (${fuzztime} per target)"
 # Package directories of this module only (nested modules run their own).
 pkg_dirs=$(go list -f '{{.Dir}}' ./...)
