@@ -1,0 +1,69 @@
+// Package affinity keeps worker affinity for sticky routing: a reverse
+// proxy that pins each browser session to one backend worker stores here,
+// per session, the worker, the bound user and the last access, and asks
+// which sessions a worker has when it scales, drains or replaces workers.
+//
+// # Stores
+//
+// Store is the interface; this package has two implementations and the
+// nested module github.com/pgsession/pgsession/affinity/redisaffinity two
+// more, kept apart so that users of this package never inherit a Redis
+// client:
+//
+//   - Memory (NewMemory): process memory, for one proxy, the demo and tests.
+//   - Postgres (NewPostgres): a PostgreSQL table, the source of truth for
+//     several proxies.
+//   - redisaffinity.Store: Redis alone.
+//   - redisaffinity.Layered: Redis as a cache in front of any Store
+//     (PostgreSQL in production), kept coherent with it.
+//
+// All four pass one conformance suite, package affinitytest.
+//
+// # Entries, keys and versions
+//
+// Set pins a session; Get, Touch and Delete take the session ID the proxy
+// sees (a cookie value, say). No store keeps that ID: entries are stored
+// under its SHA-256 (Key, KeyOf), so reading the table or the Redis keys
+// never yields a usable session ID, and EntriesForWorker returns keys. An
+// Entry carries its application (Config.App, so several applications can
+// share a table or a Redis), its creation time, the last recorded access,
+// how long it has left (ExpiresIn) and a version that grows with every Set
+// and reroute.
+//
+// # Expiry and touches
+//
+// An entry not accessed for Config.IdleTimeout is invisible to every method
+// at once, before any sweep; SweepIdle only reclaims its space (or, given a
+// shorter maxIdle, ends live but idle entries). Expiry is judged by the
+// store's own clock, never by comparing a node's clock with a database's:
+// PostgreSQL compares with now() in SQL, Redis expires keys by its own TTL.
+//
+// Touch records an access in one atomic step that never creates an entry,
+// so a touch racing a delete cannot bring the session back. Accesses are
+// written at most once per Config.TouchGranularity; touches in between only
+// read. In PostgreSQL a written touch changes only last_access, which no
+// index covers, in a table with free space on each page: a HOT update.
+//
+// # Errors
+//
+// Every method takes a context first and returns an error. ErrNotFound
+// means "no live entry"; any other error is a fault (a lost connection, a
+// timeout), never reported as ErrNotFound, so a proxy can tell "pick a new
+// worker" from "the store is down". Bad arguments are ErrInvalidArgument
+// and bad configuration ErrInvalidConfig; nothing is written then.
+//
+// # Per-worker operations
+//
+// CountForWorker(s), EntriesForWorker, RerouteWorker and DeleteByWorker
+// work through a per-worker index (a map in memory, an index on (app,
+// worker_id) in PostgreSQL, a sorted set per worker in Redis), so their
+// cost is proportional to the worker's sessions, not to all sessions.
+//
+// # PostgreSQL
+//
+// The table, <prefix>affinity, is created by migration 003 of pgsession's
+// one migration chain; NewPostgres applies pending migrations unless
+// Config.ManualMigrations is set, so the session tables of pgsession are
+// created too. Every method is one round trip (SweepIdle one per batch of
+// 1000 rows).
+package affinity

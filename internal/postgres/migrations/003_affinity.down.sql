@@ -1,0 +1,2 @@
+DROP SEQUENCE IF EXISTS {{affinity_version}};
+DROP TABLE IF EXISTS {{affinity}};
