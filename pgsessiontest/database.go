@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -107,4 +110,52 @@ func Pool(tb testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
 	}
 	tb.Cleanup(pool.Close)
 	return pool
+}
+
+// Database creates an empty database of its own and drops it when the test
+// ends, returning its connection string. Tests whose result depends on what
+// other sessions of the same database do (page pruning, and so HOT updates,
+// waits for every transaction open in the database) use it to be alone.
+func Database(tb testing.TB) string {
+	tb.Helper()
+	var b [6]byte
+	rand.Read(b[:])
+	name := "pgst_db_" + hex.EncodeToString(b[:])
+	pool := AdminPool(tb)
+	if _, err := pool.Exec(context.Background(), "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		tb.Fatalf("pgsessiontest: create database: %v", err)
+	}
+	tb.Cleanup(func() {
+		_, err := AdminPool(tb).Exec(context.Background(), "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+		if err != nil {
+			tb.Errorf("pgsessiontest: drop database: %v", err)
+		}
+	})
+	cfg, err := pgx.ParseConfig(DatabaseURL())
+	if err != nil {
+		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
+	}
+	u := &url.URL{Scheme: "postgres", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), Path: "/" + name}
+	if cfg.Password != "" {
+		u.User = url.UserPassword(cfg.User, cfg.Password)
+	} else {
+		u.User = url.User(cfg.User)
+	}
+	q := url.Values{}
+	if cfg.TLSConfig == nil {
+		q.Set("sslmode", "disable")
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Serial skips the test unless PGSESSION_TEST_SERIAL is set, which
+// scripts/test.sh does in a step of its own after the parallel run. It is
+// for tests that need no other transaction open anywhere on the server:
+// PostgreSQL's page pruning, and so HOT updates, may wait for any of them.
+func Serial(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv("PGSESSION_TEST_SERIAL") == "" {
+		tb.Skip("runs in make test's serial step (PGSESSION_TEST_SERIAL=1): needs a server no other test is using")
+	}
 }

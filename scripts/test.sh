@@ -32,8 +32,14 @@ go vet ./...
 step "go test -race"
 go test -race -count=1 -timeout 10m ./...
 
+step "serial tests (HOT updates need a server no other test is using)"
+PGSESSION_TEST_SERIAL=1 go test -p 1 -count=1 -run 'HOT' . ./affinity
+
 step "nested module affinity/redisaffinity: go vet, go test -race"
 (cd affinity/redisaffinity && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "nested module scsstore: go vet, go test -race"
+(cd scsstore && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
 step "fuzz (${fuzztime} per target)"
 # Package directories of this module only (nested modules run their own).
