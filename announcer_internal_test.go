@@ -15,7 +15,7 @@ import (
 func TestAnnouncerCoalesces(t *testing.T) {
 	sent := make(chan []string)
 	proceed := make(chan struct{})
-	a := newAnnouncer(func(_ context.Context, payloads []string) error {
+	a := newAnnouncer("n", func(_ context.Context, payloads []string) error {
 		sent <- payloads
 		<-proceed
 		return nil
@@ -51,7 +51,7 @@ func TestAnnouncerCoalesces(t *testing.T) {
 func TestAnnouncerKeepsWhatFailed(t *testing.T) {
 	fail := true
 	var got []string
-	a := newAnnouncer(func(_ context.Context, payloads []string) error {
+	a := newAnnouncer("n", func(_ context.Context, payloads []string) error {
 		if fail {
 			return context.DeadlineExceeded
 		}

@@ -107,7 +107,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		}
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
-	ann := newAnnouncer(backend.Announce, cfg.Logger.Warn)
+	ann := newAnnouncer(cfg.NodeID, backend.Announce, cfg.Logger.Warn)
 	m.bus = &postgresBus{listener: l, announcer: ann}
 	m.listener = l
 	m.goBackground(func() { l.Run(m.bgCtx, conn) })

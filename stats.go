@@ -14,8 +14,8 @@ type Stats struct {
 	CacheHits, CacheMisses uint64
 	// CacheEntries is the number of cached sessions (an estimate).
 	CacheEntries int
-	// Invalidations counts the events this node applied: updates and
-	// deletions announced by any node, this one included.
+	// Invalidations counts the events this node applied: updates announced
+	// by other nodes, and deletions announced by any node.
 	Invalidations uint64
 	// Reconnects counts listener connections made after the first.
 	Reconnects uint64

@@ -184,8 +184,11 @@ func (l *Listener) handle(payload string, seq uint64) bool {
 		l.Log.Warn("pgsession: ignoring notification", "channel", l.Channel, "err", err)
 		return false
 	}
-	if e.Kind == store.EventHeartbeat {
+	switch {
+	case e.Kind == store.EventHeartbeat:
 		return seq != 0 && e.Node == l.Node && e.Seq == seq
+	case e.Kind == store.EventUpdated && e.Node == l.Node:
+		return false // our own announcement: this node has the copy already
 	}
 	l.OnEvent(e)
 	return false

@@ -15,8 +15,11 @@ import (
 
 // Payload format, version 1: "1|<kind>|<body>" where body is
 //
-//	u: <hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
-//	A: empty                     h: <node>|<seq>
+//	u: <node>|<hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
+//	A: empty                            h: <node>|<seq>
+//
+// The node that announced an update already holds it, so "u" names its
+// sender and the sender's listener skips it.
 //
 // The SQL in internal/postgres writes the "d", "U" and "A" forms itself,
 // inside the transaction that deletes.
@@ -32,6 +35,9 @@ var ErrMalformed = errors.New("malformed notification payload")
 // Encode returns the payloads for e, several when its ids do not fit in one.
 func Encode(e store.Event) []string {
 	head := formatVersion + "|" + string(e.Kind) + "|"
+	if e.Kind == store.EventUpdated {
+		head += e.Node + "|"
+	}
 	switch e.Kind {
 	case store.EventUpdated, store.EventDeleted:
 		var out []string
@@ -81,6 +87,13 @@ func Decode(p string) (store.Event, error) {
 	e := store.Event{Kind: store.EventKind(kind[0])}
 	switch e.Kind {
 	case store.EventUpdated, store.EventDeleted:
+		if e.Kind == store.EventUpdated {
+			node, ids, ok := strings.Cut(body, "|")
+			if !ok {
+				return bad("no node")
+			}
+			e.Node, body = node, ids
+		}
 		if body == "" {
 			return bad("no ids")
 		}

@@ -20,7 +20,7 @@ func id(b byte) store.ID {
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	events := []store.Event{
-		{Kind: store.EventUpdated, IDs: []store.ID{id(1), id(2)}, Versions: []int64{7, 1 << 40}},
+		{Kind: store.EventUpdated, Node: "n1", IDs: []store.ID{id(1), id(2)}, Versions: []int64{7, 1 << 40}},
 		{Kind: store.EventDeleted, IDs: []store.ID{id(3)}},
 		{Kind: store.EventUserDeleted, User: "ada|lovelace"},
 		{Kind: store.EventUserDropped, User: "ünïcode"},
@@ -39,7 +39,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 // Many ids split into payloads that each stay under PostgreSQL's limit
 // (DESIGN L2) and together carry every id once.
 func TestLargeEventsSplitUnderTheLimit(t *testing.T) {
-	e := store.Event{Kind: store.EventUpdated}
+	e := store.Event{Kind: store.EventUpdated, Node: "node"}
 	for i := 0; i < 1000; i++ {
 		e.IDs = append(e.IDs, id(byte(i)))
 		e.Versions = append(e.Versions, int64(i+1))
@@ -74,8 +74,8 @@ func TestDecodesWhatTheSQLWrites(t *testing.T) {
 
 func TestMalformedPayloadsAreErrors(t *testing.T) {
 	h := strings.Repeat("ab", 32)
-	for _, p := range []string{"", "hello", "2|u|" + h + ":1", "1|", "1|uu|x", "1|u|", "1|u|" + h,
-		"1|u|" + h + ":x", "1|u|" + h + ":0", "1|d|" + h + ":1", "1|d|zz", "1|d|" + h[:10],
+	for _, p := range []string{"", "hello", "2|u|n|" + h + ":1", "1|", "1|uu|x", "1|u|", "1|u|n|", "1|u|n|" + h,
+		"1|u|" + h + ":1", "1|u|n|" + h + ":x", "1|u|n|" + h + ":0", "1|d|" + h + ":1", "1|d|zz", "1|d|" + h[:10],
 		"1|U|", "1|A|x", "1|h|n", "1|h|n|x", "1|Q|x", "{\"json\":true}"} {
 		_, err := notify.Decode(p)
 		require.ErrorIs(t, err, notify.ErrMalformed, "%q", p)
@@ -84,7 +84,7 @@ func TestMalformedPayloadsAreErrors(t *testing.T) {
 
 // Decode never panics, and what it accepts encodes back to the same text.
 func FuzzDecode(f *testing.F) {
-	f.Add("1|u|" + strings.Repeat("0f", 32) + ":3")
+	f.Add("1|u|node|" + strings.Repeat("0f", 32) + ":3")
 	f.Add("1|d|" + strings.Repeat("0f", 32))
 	f.Add("1|U|user")
 	f.Add("1|A")
