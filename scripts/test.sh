@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test.sh is what `make test` and CI run: services, formatting, vet, the race-
-# enabled test suite, then a short fuzz pass over every fuzz target in the
-# module. go test's own output is printed as is. Any failure stops the run
-# with a non-zero exit.
+# enabled test suite, the nested modules' suites (Chromium is installed first
+# if missing, for the demo's browser test), then a short fuzz pass over every
+# fuzz target in the module. go test's own output is printed as is. Any
+# failure stops the run with a non-zero exit.
 #
 # Environment:
 #   PGSESSION_FUZZTIME  how long each fuzz target runs (default 10s).
@@ -40,6 +41,12 @@ step "nested module affinity/redisaffinity: go vet, go test -race"
 
 step "nested module scsstore: go vet, go test -race"
 (cd scsstore && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "Chromium for the demo's browser test"
+bash scripts/install-chromium.sh
+
+step "nested module cmd/pgsession (CLI and demo, browser test included): go vet, go test -race"
+(cd cmd/pgsession && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
 step "fuzz (${fuzztime} per target)"
 # Package directories of this module only (nested modules run their own).

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pgsession/pgsession"
+)
+
+// sessionJSON is a session as `sessions list -json` prints it.
+type sessionJSON struct {
+	ID        string    `json:"id"`
+	User      string    `json:"user"`
+	Version   int64     `json:"version"`
+	Created   time.Time `json:"created"`
+	LastSeen  time.Time `json:"last_seen"`
+	Expires   time.Time `json:"expires"`
+	IP        string    `json:"ip"`
+	UserAgent string    `json:"user_agent"`
+}
+
+func (c *cli) sessionsList(ctx context.Context, args []string) int {
+	cmd := command{name: "sessions list", synopsis: "[flags] USER", nargs: 1,
+		help: "Lists the user's live sessions, newest first. The IDs are what\n\"pgsession sessions revoke\" takes; they are not credentials."}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	d := addDBFlags(fs, true)
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	pos, code, ok := c.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	m, err := c.openManager(ctx, d)
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	defer closeManager(ctx, m)
+	list, err := m.ListUser(ctx, pos[0])
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	if *asJSON {
+		out := make([]sessionJSON, len(list))
+		for i, s := range list {
+			out[i] = sessionJSON{
+				ID: s.ID().String(), User: s.UserID(), Version: s.Version(), Created: s.CreatedAt(),
+				LastSeen: s.LastSeenAt(), Expires: s.ExpiresAt(), IP: s.IP(), UserAgent: s.UserAgent(),
+			}
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return c.fail(cmd.name, err)
+		}
+		return exitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(c.stdout, "%s has no live sessions\n", pos[0])
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
+	for _, s := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID(), stamp(s.CreatedAt()), stamp(s.LastSeenAt()),
+			stamp(s.ExpiresAt()), orDash(s.IP()), orDash(clip(s.UserAgent(), 60)))
+	}
+	if err := tw.Flush(); err != nil {
+		return c.fail(cmd.name, err)
+	}
+	return exitOK
+}
+
+func (c *cli) sessionsRevoke(ctx context.Context, args []string) int {
+	cmd := command{name: "sessions revoke", synopsis: "[flags] ID", nargs: 1,
+		help: "Ends one session, named by its ID (64 hex digits, from \"sessions list\").\nEvery node drops it at once. Fails if no live session has that ID."}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	d := addDBFlags(fs, true)
+	pos, code, ok := c.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	id, err := pgsession.ParseID(pos[0])
+	if err != nil {
+		return c.usageFail(cmd.name, "%q is not a session ID (64 hex digits)", pos[0])
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	m, err := c.openManager(ctx, d)
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	defer closeManager(ctx, m)
+	s, err := m.GetByID(ctx, id, pgsession.NoTouch())
+	if errors.Is(err, pgsession.ErrNotFound) {
+		return c.fail(cmd.name, fmt.Errorf("no live session with ID %s", id))
+	}
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	if err := m.Delete(ctx, id); err != nil {
+		return c.fail(cmd.name, err)
+	}
+	who := "an anonymous session"
+	if s.UserID() != "" {
+		who = "a session of " + s.UserID()
+	}
+	fmt.Fprintf(c.stdout, "revoked %s (%s)\n", id, who)
+	return exitOK
+}
+
+func (c *cli) sessionsRevokeUser(ctx context.Context, args []string) int {
+	cmd := command{name: "sessions revoke-user", synopsis: "[flags] USER", nargs: 1,
+		help: "Ends every session of the user (\"log out everywhere\"). Every node drops\nthem at once."}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	d := addDBFlags(fs, true)
+	pos, code, ok := c.parse(cmd, fs, args)
+	if !ok {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	m, err := c.openManager(ctx, d)
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	defer closeManager(ctx, m)
+	n, err := m.DeleteUser(ctx, pos[0])
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	fmt.Fprintf(c.stdout, "ended %d session(s) of %s\n", n, pos[0])
+	return exitOK
+}
+
+func (c *cli) sweep(ctx context.Context, args []string) int {
+	cmd := command{name: "sweep", synopsis: "[flags]",
+		help: "Runs one expiry sweep now: deletes expired sessions in batches and trims\nexpired attributes. Nodes sweep on their own every SweepInterval; this is\nfor jobs and for nodes that run with sweeping off. Expired sessions are\ninvisible to reads whether or not they have been swept."}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	d := addDBFlags(fs, true)
+	if _, code, ok := c.parse(cmd, fs, args); !ok {
+		return code
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	m, err := c.openManager(ctx, d)
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	defer closeManager(ctx, m)
+	res, err := m.Sweep(ctx)
+	if err != nil {
+		return c.fail(cmd.name, err)
+	}
+	if !res.Ran {
+		fmt.Fprintln(c.stdout, "not run: a node holds the sweep lease, or finished a pass less than its SweepInterval ago")
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "swept in %d batch(es): %d expired session(s) deleted, %d session(s) trimmed of expired attributes\n",
+		res.Batches, res.Deleted, res.Trimmed)
+	return exitOK
+}
+
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format(time.DateTime)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// clip shortens s to at most n characters.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
