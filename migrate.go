@@ -23,7 +23,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, cfg Config) ([]int, error)
 }
 
 // MigrateDown rolls the schema back to version target (0 removes every
-// table) and returns the versions rolled back. Sessions in dropped tables are lost.
+// table of every migration; the table that records applied versions stays,
+// empty) and returns the versions rolled back. Sessions in dropped tables
+// are lost.
 func MigrateDown(ctx context.Context, pool *pgxpool.Pool, cfg Config, target int) ([]int, error) {
 	names, err := schemaNames(cfg.namesOnly())
 	if err != nil {

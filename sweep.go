@@ -24,8 +24,10 @@ type SweepResult struct {
 
 // Sweep deletes expired sessions in batches of Config.SweepBatchSize, one
 // statement each, while this node holds the cluster-wide sweep lease (DESIGN
-// M2). Nodes run it on their own every SweepInterval; call it to force a pass
-// from a job or the CLI. Expired sessions are invisible to reads either way.
+// M2). Nodes run it on their own every SweepInterval; call it from a job or
+// the CLI to run a pass now when one is due: a pass that finished less than
+// 0.9 x SweepInterval ago (by any node) is not repeated, and Ran is false.
+// Expired sessions are invisible to reads either way.
 func (m *Manager) Sweep(ctx context.Context) (SweepResult, error) {
 	if err := m.checkOpen("sweep"); err != nil {
 		return SweepResult{}, err
