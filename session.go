@@ -41,11 +41,8 @@ func (s *Session) withToken(token string) *Session {
 
 // sizeOf estimates a snapshot's memory for the cache's byte bound.
 func sizeOf(s *Session) int {
-	n := 400 + len(s.rec.UserID) + len(s.rec.UserAgent) + len(s.rec.IP)
-	for k, a := range s.rec.Attrs {
-		n += 96 + len(k) + len(a.Raw)
-	}
-	return n
+	// Decoded attributes take about twice their encoded size.
+	return 400 + len(s.rec.UserID) + len(s.rec.UserAgent) + len(s.rec.IP) + 2*s.rec.AttrBytes()
 }
 
 // ID returns the session's ID, safe to show to its owner.
@@ -89,7 +86,7 @@ func (s *Session) dbNow() time.Time { return s.rec.Now.Add(time.Duration(mono() 
 
 // attr returns a live attribute (one whose expiry, if any, has not passed).
 func (s *Session) attr(key string) (*store.Attr, bool) {
-	a, ok := s.rec.Attrs[key]
+	a, ok := s.rec.AttrMap()[key]
 	if !ok || (!a.ExpiresAt.IsZero() && !s.dbNow().Before(a.ExpiresAt)) {
 		return nil, false
 	}
@@ -104,8 +101,9 @@ func (s *Session) Has(key string) bool {
 
 // Keys returns the names of the live attributes, sorted.
 func (s *Session) Keys() []string {
-	keys := make([]string, 0, len(s.rec.Attrs))
-	for k := range s.rec.Attrs {
+	attrs := s.rec.AttrMap()
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
 		if s.Has(k) {
 			keys = append(keys, k)
 		}

@@ -26,6 +26,7 @@ type Backend struct {
 	createSQL string
 	cappedSQL string
 	updateSQL string
+	leanSQL   string
 	deleteSQL string
 	delUser   string
 	delAll    string
@@ -51,6 +52,7 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		createSQL: names.Expand(sqlCreate),
 		cappedSQL: names.Expand(sqlCreateCapped),
 		updateSQL: names.Expand(sqlUpdate),
+		leanSQL:   names.Expand(sqlUpdateLean),
 		deleteSQL: names.Expand(sqlDelete),
 		delUser:   names.Expand(sqlDeleteUser),
 		delAll:    names.Expand(sqlDeleteAll),
@@ -185,6 +187,14 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 		ttlKeys, ttlMs = []string{}, []int64{}
 	}
 	touched := append(append([]string{}, setKeys...), del...)
+	if p.IfVersion == 0 && p.KeysSince == 0 && len(ttlKeys) == 0 && p.Lifetime <= 0 && len(touched) > 0 {
+		rec, err := scanRecord(b.pool.QueryRow(ctx, b.leanSQL, p.ID[:], del, string(setJSON),
+			setKeys, touched, p.MaxAttributes))
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return rec, err
+		}
+		// Refused or gone: the full statement below says which.
+	}
 	for attempt := 0; ; attempt++ {
 		var ok, keysOK bool
 		rec, err := scanRecord(b.pool.QueryRow(ctx, b.updateSQL, p.ID[:], del, string(setJSON),
@@ -318,15 +328,16 @@ func (b *Backend) SweepBatch(ctx context.Context, node string, batch int, lease,
 
 // countAfter is how many attributes a patch would leave on rec.
 func countAfter(rec *store.Record, p store.Patch) int {
-	n := len(rec.Attrs)
+	attrs := rec.AttrMap()
+	n := len(attrs)
 	for _, k := range p.Delete {
-		if _, ok := rec.Attrs[k]; ok {
+		if _, ok := attrs[k]; ok {
 			n--
 		}
 	}
 	seen := map[string]bool{}
 	for _, w := range p.Set {
-		_, had := rec.Attrs[w.Key]
+		_, had := attrs[w.Key]
 		if (!had || containsString(p.Delete, w.Key)) && !seen[w.Key] {
 			n++
 		}

@@ -86,6 +86,22 @@ UNION ALL
 SELECT ` + cols + `, now(), false, ` + keysUnchanged + ` FROM {{sessions}} s
 WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 
+// sqlUpdateLean is the common update: no version or key check, no TTL, no
+// new deadline. It skips what those need (the refusal diagnosis, the expiry
+// arithmetic) and counts attributes only when the patch adds a key the row
+// lacks. When it updates nothing, sqlUpdate runs to say why (a second round
+// trip, on refusals only).
+const sqlUpdateLean = `UPDATE {{sessions}} s SET
+        attrs = (s.attrs - $2::text[]) || $3::jsonb,
+        attr_expiry = CASE WHEN s.attr_expiry = '{}' THEN s.attr_expiry
+            ELSE s.attr_expiry - $2::text[] - $4::text[] END,
+        attr_ver = s.attr_ver || (SELECT jsonb_object_agg(k, s.version + 1) FROM unnest($5::text[]) k),
+        version = s.version + 1,
+        updated_at = now()
+    WHERE s.id = $1 AND ` + live + `
+        AND (s.attrs ?& $4::text[] OR (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $6)
+    RETURNING ` + cols + `, now()`
+
 // The deletes announce themselves inside their own transaction ($N is the
 // channel): revocations are where reliability matters most (DESIGN W3).
 var sqlDelete = `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id)

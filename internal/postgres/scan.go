@@ -37,12 +37,18 @@ func (f *rowFields) record() (*store.Record, error) {
 		rec.IdleTimeout = time.Duration(f.idle.Microseconds)*time.Microsecond +
 			time.Duration(f.idle.Days)*24*time.Hour + time.Duration(f.idle.Months)*30*24*time.Hour
 	}
-	attrs, err := decodeAttrs(f.attrs, f.attrExpiry)
-	if err != nil {
-		return nil, err
-	}
-	rec.Attrs = attrs
+	rec.Lazy = &store.LazyAttrs{Raw: f.attrs, Expiry: f.attrExpiry, Decode: lazyDecode}
 	return &rec, nil
+}
+
+// lazyDecode decodes attributes on first use. jsonb output is always valid
+// JSON, so an error here means a damaged row: it reads as no attributes.
+func lazyDecode(raw, expiry []byte) map[string]*store.Attr {
+	attrs, err := decodeAttrs(raw, expiry)
+	if err != nil {
+		return map[string]*store.Attr{}
+	}
+	return attrs
 }
 
 func decodeAttrs(raw, expiry []byte) (map[string]*store.Attr, error) {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -59,8 +60,42 @@ type Record struct {
 	IdleTimeout time.Duration // zero: no idle expiry
 	UserAgent   string
 	IP          string
-	Attrs       map[string]*Attr
-	Now         time.Time
+	// Attrs holds the attributes; read them through AttrMap, which decodes
+	// them on first use when the backend left them encoded (Lazy).
+	Attrs map[string]*Attr
+	Lazy  *LazyAttrs
+	Now   time.Time
+}
+
+// LazyAttrs keeps a row's attributes as the database sent them until
+// something reads them: a write's result, or a miss whose caller reads
+// nothing, then never pays for decoding.
+type LazyAttrs struct {
+	Raw, Expiry []byte
+	Decode      func(raw, expiry []byte) map[string]*Attr
+	once        sync.Once
+	attrs       map[string]*Attr
+}
+
+// AttrMap returns the attributes, decoding them once if they are lazy.
+func (r *Record) AttrMap() map[string]*Attr {
+	if r.Lazy == nil {
+		return r.Attrs
+	}
+	r.Lazy.once.Do(func() { r.Lazy.attrs = r.Lazy.Decode(r.Lazy.Raw, r.Lazy.Expiry) })
+	return r.Lazy.attrs
+}
+
+// AttrBytes estimates the attributes' size without decoding them.
+func (r *Record) AttrBytes() int {
+	if r.Lazy != nil {
+		return len(r.Lazy.Raw) + len(r.Lazy.Expiry)
+	}
+	n := 0
+	for k, a := range r.Attrs {
+		n += len(k) + len(a.Raw)
+	}
+	return n
 }
 
 // NewSession is what Create inserts.
