@@ -102,9 +102,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 	}
 	conn, err := l.Dial(ctx)
 	if err != nil {
-		if m.cache != nil {
-			m.cache.Close()
-		}
+		m.abandon()
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
 	ann := newAnnouncer(cfg.NodeID, backend.Announce, cfg.Logger.Warn)
@@ -193,6 +191,16 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 		m.cache = c
 	}
 	return m, nil
+}
+
+// abandon releases what newManager took, for a constructor that fails
+// before the Manager is handed out.
+func (m *Manager) abandon() {
+	m.bgCancel()
+	if m.cache != nil {
+		m.cache.Close()
+	}
+	releaseCoarseClock()
 }
 
 func (m *Manager) goBackground(f func()) {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -366,4 +367,16 @@ func TestExpiryUsesTheDatabaseClock(t *testing.T) {
 		_, err = m.Renew(ctx, s.ID())
 		require.ErrorIs(t, err, pgsession.ErrNotFound)
 	}
+}
+
+// A node whose listener cannot connect fails at start and leaves nothing
+// running (TestMain checks for leaked goroutines).
+func TestNewFailsWhenTheListenerCannotConnect(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	cfg := testConfig()
+	cfg.Schema = pgsessiontest.Schema(t)
+	cfg.ListenerConnect = func(context.Context) (*pgx.Conn, error) { return nil, errors.New("no route") }
+	_, err := pgsession.New(ctx, pgsessiontest.Pool(t, nil), cfg)
+	require.ErrorContains(t, err, "no route")
 }
