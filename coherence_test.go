@@ -406,3 +406,49 @@ func mustCreate(t *testing.T, m *pgsession.Manager) *pgsession.Session {
 	require.NoError(t, err)
 	return s
 }
+
+// Last-access writes never notify (DESIGN W3): another node's counters do
+// not move while one node touches and flushes.
+func TestTouchesNeverNotify(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c := newCluster(t, "postgres")
+	cfg := testConfig()
+	cfg.TouchInterval, cfg.TouchGranularity = 10*time.Millisecond, time.Millisecond
+	a := c.node(cfg)
+	b := c.node(testConfig())
+	s, err := a.Create(ctx, "", nil)
+	require.NoError(t, err)
+	version(t, b, s.ID())
+	before := b.Stats().Invalidations
+	for i := 0; i < 10; i++ {
+		_, err := a.Get(ctx, s.Token(), pgsession.ForceRefresh())
+		require.NoError(t, err)
+		time.Sleep(20 * time.Millisecond) // flushes run between reads
+	}
+	touched, err := a.GetByID(ctx, s.ID(), pgsession.ForceRefresh(), pgsession.NoTouch())
+	require.NoError(t, err)
+	require.True(t, touched.LastSeenAt().After(s.LastSeenAt()), "the touches were written")
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, before, b.Stats().Invalidations)
+	require.Equal(t, s.Version(), touched.Version(), "a touch is not a version")
+}
+
+// Deployments in different schemas of one database never share
+// invalidations (DESIGN L2): the channel is derived from schema and prefix.
+func TestSchemasDoNotShareInvalidations(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	x, y := newCluster(t, "postgres"), newCluster(t, "postgres")
+	xa, xb, ya := x.node(testConfig()), x.node(testConfig()), y.node(testConfig())
+	require.NotEqual(t, pgsession.ListenChannel(xa), pgsession.ListenChannel(ya))
+	require.Equal(t, pgsession.ListenChannel(xa), pgsession.ListenChannel(xb))
+	s, err := xa.Create(ctx, "", nil)
+	require.NoError(t, err)
+	version(t, xb, s.ID())
+	before := ya.Stats().Invalidations
+	require.NoError(t, xa.Delete(ctx, s.ID()))
+	require.Eventually(t, func() bool { return gone(xb, s.ID()) }, within, time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	require.Equal(t, before, ya.Stats().Invalidations, "the other schema heard nothing")
+}
