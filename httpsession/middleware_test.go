@@ -428,7 +428,7 @@ func TestConfigValidation(t *testing.T) {
 func TestHijackSavesFirst(t *testing.T) {
 	mw, log := newMW(t, newCluster(t, "memory").node(t, testConfig()))
 	cookie := start(t, mw, nil)
-	srv := httptest.NewServer(mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	inner := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mw.Set(r, "before", true)
 		conn, buf, err := http.NewResponseController(w).Hijack()
 		require.NoError(t, err)
@@ -436,7 +436,14 @@ func TestHijackSavesFirst(t *testing.T) {
 		buf.WriteString("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
 		buf.Flush()
 		conn.Close()
-	})))
+	}))
+	// The server does not wait for handlers of hijacked connections, so the
+	// test waits for the middleware itself to finish.
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(done)
+		inner.ServeHTTP(w, r)
+	}))
 	defer srv.Close()
 	req, err := http.NewRequest(http.MethodGet, srv.URL, nil)
 	require.NoError(t, err)
@@ -445,7 +452,7 @@ func TestHijackSavesFirst(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNoContent, resp.StatusCode)
-	srv.Close() // the handler has returned
+	<-done // the middleware has returned
 
 	log.requireOne(t, httpsession.ErrResponseWritten)
 	s := sessionOf(t, mw, cookie)
