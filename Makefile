@@ -3,11 +3,11 @@
 GO ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help demo demo-pg test bench fmt vet
+.PHONY: help demo demo-pg test bench bench-quick bench-go fmt vet
 
 help: ## List the targets with what each does
 	@echo "Targets:"
-	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
+	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-11s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # The CLI and demo are a nested module (cmd/pgsession/go.mod): run from there.
 demo: ## Run the two-node demo web app on 127.0.0.1:8080 and :8081 (memory; set DATABASE_URL for PostgreSQL)
@@ -19,7 +19,15 @@ demo-pg: ## Run the demo on PostgreSQL: DATABASE_URL, else the local test databa
 test: ## Full suite: services, gofmt, go vet, go test -race, short fuzz pass
 	bash scripts/test.sh
 
-bench: ## Run the benchmarks once (needs PostgreSQL and Redis)
+# The benchmark command is a nested module (bench/go.mod): run from there.
+bench: ## Run the benchmark command in full (a few minutes) and write docs/BENCHMARKS.md and docs/bench.svg
+	bash scripts/services.sh
+	cd bench && $(GO) run . -out ../docs
+
+bench-quick: ## Run the benchmark command briefly (seconds); prints the tables, writes nothing
+	cd bench && $(GO) run . -quick
+
+bench-go: ## Run the go test benchmarks once (needs PostgreSQL and Redis)
 	bash scripts/services.sh
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./...
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test.sh is what `make test` and CI run: services, formatting, vet, the race-
 # enabled test suite, the nested modules' suites (Chromium is installed first
-# if missing, for the demo's browser test), then a short fuzz pass over every
-# fuzz target in the module. go test's own output is printed as is. Any
-# failure stops the run with a non-zero exit.
+# if missing, for the demo's browser test), a quick run of the benchmark
+# command (make bench-quick: timings printed, never asserted), then a short
+# fuzz pass over every fuzz target in the module. go test's own output is
+# printed as is. Any failure stops the run with a non-zero exit.
 #
 # Environment:
 #   PGSESSION_FUZZTIME  how long each fuzz target runs (default 10s).
@@ -47,6 +48,10 @@ bash scripts/install-chromium.sh
 
 step "nested module cmd/pgsession (CLI and demo, browser test included): go vet, go test -race"
 (cd cmd/pgsession && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "nested module bench: go vet, make bench-quick (timings are printed, never asserted)"
+(cd bench && go vet ./...)
+timeout 60 make bench-quick
 
 step "fuzz (${fuzztime} per target)"
 # Package directories of this module only (nested modules run their own).
