@@ -107,3 +107,30 @@ func (mw *Middleware) Ensure(r *http.Request) (*pgsession.Session, error) {
 	}
 	return st.sess, nil
 }
+
+// Adopt makes s, a newer copy of the request's session that the handler
+// wrote through the Manager itself (say, a version-checked Update retried
+// in a loop), the request's session: the client's token is refreshed with
+// its version, so its next request, on any node, sees at least that copy.
+// s must be the request's session; an older copy changes nothing. Once the
+// response is written the new version cannot reach the client
+// (ErrResponseWritten).
+func (mw *Middleware) Adopt(r *http.Request, s *pgsession.Session) error {
+	st := mw.state(r)
+	if st == nil {
+		return ErrNoMiddleware
+	}
+	st.lock()
+	defer st.unlock()
+	switch {
+	case s == nil || st.sess == nil || s.ID() != st.sess.ID():
+		return fmt.Errorf("httpsession: adopt: not this request's session: %w", pgsession.ErrNotFound)
+	case s.Version() <= st.sess.Version():
+		return nil
+	case st.written.Load():
+		return fmt.Errorf("%w: adopt: the client keeps its old token version", ErrResponseWritten)
+	}
+	st.sess = s
+	st.issue = true
+	return nil
+}

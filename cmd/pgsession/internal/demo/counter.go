@@ -39,52 +39,47 @@ func (n *Node) writeContext(r *http.Request) (context.Context, context.CancelFun
 // written since the version read (IfKeysUnchanged), and start over on
 // ErrVersionConflict. No increment is lost, from either node.
 //
-// That write goes around the middleware, whose saves cannot carry update
-// options, so the middleware's snapshot, and the version in the client's
-// cookie, are left behind it. The middleware has no call to adopt a
-// snapshot or reload one either, so the node then saves one more attribute
-// through it (which node counted last): that save is an ordinary patch of
-// another key, so it can never undo a +1, and the version it returns, which
-// goes into the cookie, is at least the counter's. The next request, on
-// either node, then asks for at least that version and sees the new count.
+// That write goes around the middleware, whose saves carry no update
+// options; the middleware then adopts the written copy, so the client's
+// cookie carries its version and the next request, on either node, sees at
+// least that count. The same write records which node counted last.
 func (n *Node) increment(r *http.Request, cur *pgsession.Session) (int64, *pgsession.Session, error) {
 	ctx, cancel := n.writeContext(r)
 	defer cancel()
-	count, err := n.compareAndIncrement(ctx, cur.ID())
+	count, s, err := n.compareAndIncrement(ctx, cur.ID())
 	if err != nil {
 		return 0, nil, err
 	}
-	n.mw.Set(r, lastNodeKey, n.Name)
-	s, err := n.mw.Save(r)
-	if err != nil {
+	if err := n.mw.Adopt(r, s); err != nil {
 		return 0, nil, err
 	}
 	return count, s, nil
 }
 
 // compareAndIncrement is the compare-and-set loop of increment.
-func (n *Node) compareAndIncrement(ctx context.Context, id pgsession.ID) (int64, error) {
+func (n *Node) compareAndIncrement(ctx context.Context, id pgsession.ID) (int64, *pgsession.Session, error) {
 	pause := firstPause
 	for attempt := 1; ; attempt++ {
 		s, err := n.m.GetByID(ctx, id, pgsession.ForceRefresh(), pgsession.NoTouch())
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		next := pgsession.AttrOr(s, counterKey, int64(0)) + 1
-		_, err = n.m.Update(ctx, id, new(pgsession.Patch).Set(counterKey, next), pgsession.IfKeysUnchanged(s.Version()))
+		p := new(pgsession.Patch).Set(counterKey, next).Set(lastNodeKey, n.Name)
+		written, err := n.m.Update(ctx, id, p, pgsession.IfKeysUnchanged(s.Version()))
 		switch {
 		case err == nil:
-			return next, nil
+			return next, written, nil
 		case !errors.Is(err, pgsession.ErrVersionConflict):
-			return 0, err
+			return 0, nil, err
 		case attempt == maxAttempts:
-			return 0, errBusy
+			return 0, nil, errBusy
 		}
 		t := time.NewTimer(time.Duration(rand.Int64N(int64(pause))) + time.Millisecond/4)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return 0, ctx.Err()
+			return 0, nil, ctx.Err()
 		case <-t.C:
 		}
 		pause = min(2*pause, maxPause)
