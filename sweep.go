@@ -10,6 +10,10 @@ import (
 // node dies mid-pass, another takes over from the shared cursor after this.
 const sweepLease = 30 * time.Second
 
+// sweepRetries bounds the retries of a batch that found the lease row busy
+// in the middle of this node's pass.
+const sweepRetries = 20
+
 // SweepResult reports one sweep pass.
 type SweepResult struct {
 	// Ran is false when another node holds the sweep or the next pass is not
@@ -38,14 +42,29 @@ func (m *Manager) Sweep(ctx context.Context) (SweepResult, error) {
 func (m *Manager) sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	every := max(m.cfg.SweepInterval, 0) * 9 / 10 // due a little early, so one node's tick finds it due
+	misses := 0
 	for {
 		b, err := m.backend.SweepBatch(ctx, m.cfg.NodeID, m.cfg.SweepBatchSize, sweepLease, every)
 		if err != nil {
 			return res, op("sweep", err)
 		}
 		if !b.Claimed {
-			return res, nil
+			// Mid-pass, a miss is usually another node's attempt holding the
+			// lease row for the length of its statement (PostgreSQL keeps the
+			// lock it took while re-checking a row it then skipped): our lease
+			// stands, so try again shortly.
+			if !res.Ran || misses == sweepRetries {
+				return res, nil
+			}
+			misses++
+			select {
+			case <-ctx.Done():
+				return res, op("sweep", ctx.Err())
+			case <-time.After(5 * time.Millisecond):
+			}
+			continue
 		}
+		misses = 0
 		res.Ran = true
 		res.Batches++
 		res.Deleted += b.Deleted
