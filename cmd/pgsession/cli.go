@@ -222,6 +222,19 @@ func (d *dbFlags) config() pgsession.Config {
 // openManager starts a Manager for a one-shot admin command: it never
 // migrates (a schema that is behind is an error saying so), and it runs no
 // background work and keeps no cache.
+// withManager runs one admin command's work on a Manager opened for it,
+// bounded by the command's timeout, and closes the Manager after.
+func (c *cli) withManager(ctx context.Context, name string, d *dbFlags, run func(context.Context, *pgsession.Manager) int) int {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	m, err := c.openManager(ctx, d)
+	if err != nil {
+		return c.fail(name, err)
+	}
+	defer closeManager(ctx, m)
+	return run(ctx, m)
+}
+
 func (c *cli) openManager(ctx context.Context, d *dbFlags) (*pgsession.Manager, error) {
 	url, err := c.connString(d)
 	if err != nil {

@@ -34,46 +34,41 @@ func (c *cli) sessionsList(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	m, err := c.openManager(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer closeManager(ctx, m)
-	list, err := m.ListUser(ctx, pos[0])
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	if *asJSON {
-		out := make([]sessionJSON, len(list))
-		for i, s := range list {
-			out[i] = sessionJSON{
-				ID: s.ID().String(), User: s.UserID(), Version: s.Version(), Created: s.CreatedAt(),
-				LastSeen: s.LastSeenAt(), Expires: s.ExpiresAt(), IP: s.IP(), UserAgent: s.UserAgent(),
-			}
+	return c.withManager(ctx, cmd.name, d, func(ctx context.Context, m *pgsession.Manager) int {
+		list, err := m.ListUser(ctx, pos[0])
+		if err != nil {
+			return c.fail(cmd.name, err)
 		}
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if *asJSON {
+			out := make([]sessionJSON, len(list))
+			for i, s := range list {
+				out[i] = sessionJSON{
+					ID: s.ID().String(), User: s.UserID(), Version: s.Version(), Created: s.CreatedAt(),
+					LastSeen: s.LastSeenAt(), Expires: s.ExpiresAt(), IP: s.IP(), UserAgent: s.UserAgent(),
+				}
+			}
+			enc := json.NewEncoder(c.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(out); err != nil {
+				return c.fail(cmd.name, err)
+			}
+			return exitOK
+		}
+		if len(list) == 0 {
+			fmt.Fprintf(c.stdout, "%s has no live sessions\n", pos[0])
+			return exitOK
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
+		for _, s := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID(), stamp(s.CreatedAt()), stamp(s.LastSeenAt()),
+				stamp(s.ExpiresAt()), orDash(s.IP()), orDash(clip(s.UserAgent(), 60)))
+		}
+		if err := tw.Flush(); err != nil {
 			return c.fail(cmd.name, err)
 		}
 		return exitOK
-	}
-	if len(list) == 0 {
-		fmt.Fprintf(c.stdout, "%s has no live sessions\n", pos[0])
-		return exitOK
-	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
-	for _, s := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID(), stamp(s.CreatedAt()), stamp(s.LastSeenAt()),
-			stamp(s.ExpiresAt()), orDash(s.IP()), orDash(clip(s.UserAgent(), 60)))
-	}
-	if err := tw.Flush(); err != nil {
-		return c.fail(cmd.name, err)
-	}
-	return exitOK
+	})
 }
 
 func (c *cli) sessionsRevoke(ctx context.Context, args []string) int {
@@ -89,29 +84,24 @@ func (c *cli) sessionsRevoke(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.usageFail(cmd.name, "%q is not a session ID (64 hex digits)", pos[0])
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	m, err := c.openManager(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer closeManager(ctx, m)
-	s, err := m.GetByID(ctx, id, pgsession.NoTouch())
-	if errors.Is(err, pgsession.ErrNotFound) {
-		return c.fail(cmd.name, fmt.Errorf("no live session with ID %s", id))
-	}
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	if err := m.Delete(ctx, id); err != nil {
-		return c.fail(cmd.name, err)
-	}
-	who := "an anonymous session"
-	if s.UserID() != "" {
-		who = "a session of " + s.UserID()
-	}
-	fmt.Fprintf(c.stdout, "revoked %s (%s)\n", id, who)
-	return exitOK
+	return c.withManager(ctx, cmd.name, d, func(ctx context.Context, m *pgsession.Manager) int {
+		s, err := m.GetByID(ctx, id, pgsession.NoTouch())
+		if errors.Is(err, pgsession.ErrNotFound) {
+			return c.fail(cmd.name, fmt.Errorf("no live session with ID %s", id))
+		}
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		if err := m.Delete(ctx, id); err != nil {
+			return c.fail(cmd.name, err)
+		}
+		who := "an anonymous session"
+		if s.UserID() != "" {
+			who = "a session of " + s.UserID()
+		}
+		fmt.Fprintf(c.stdout, "revoked %s (%s)\n", id, who)
+		return exitOK
+	})
 }
 
 func (c *cli) sessionsRevokeUser(ctx context.Context, args []string) int {
@@ -123,19 +113,14 @@ func (c *cli) sessionsRevokeUser(ctx context.Context, args []string) int {
 	if !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	m, err := c.openManager(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer closeManager(ctx, m)
-	n, err := m.DeleteUser(ctx, pos[0])
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	fmt.Fprintf(c.stdout, "ended %d session(s) of %s\n", n, pos[0])
-	return exitOK
+	return c.withManager(ctx, cmd.name, d, func(ctx context.Context, m *pgsession.Manager) int {
+		n, err := m.DeleteUser(ctx, pos[0])
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		fmt.Fprintf(c.stdout, "ended %d session(s) of %s\n", n, pos[0])
+		return exitOK
+	})
 }
 
 func (c *cli) sweep(ctx context.Context, args []string) int {
@@ -146,24 +131,19 @@ func (c *cli) sweep(ctx context.Context, args []string) int {
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	m, err := c.openManager(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer closeManager(ctx, m)
-	res, err := m.Sweep(ctx)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	if !res.Ran {
-		fmt.Fprintln(c.stdout, "not run: a node holds the sweep lease, or finished a pass less than its SweepInterval ago")
+	return c.withManager(ctx, cmd.name, d, func(ctx context.Context, m *pgsession.Manager) int {
+		res, err := m.Sweep(ctx)
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		if !res.Ran {
+			fmt.Fprintln(c.stdout, "not run: a node holds the sweep lease, or finished a pass less than its SweepInterval ago")
+			return exitOK
+		}
+		fmt.Fprintf(c.stdout, "swept in %d batch(es): %d expired session(s) deleted, %d session(s) trimmed of expired attributes\n",
+			res.Batches, res.Deleted, res.Trimmed)
 		return exitOK
-	}
-	fmt.Fprintf(c.stdout, "swept in %d batch(es): %d expired session(s) deleted, %d session(s) trimmed of expired attributes\n",
-		res.Batches, res.Deleted, res.Trimmed)
-	return exitOK
+	})
 }
 
 func stamp(t time.Time) string {
