@@ -2,13 +2,12 @@ package affinity_test
 
 import (
 	"context"
-	"net"
 	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgsession/pgsession/affinity"
@@ -56,25 +55,13 @@ func newPostgres(t *testing.T, cfg affinity.Config, tracer *pgsessiontest.RoundT
 	if cfg.Schema == "" {
 		cfg.Schema = pgsessiontest.Schema(t)
 	}
-	pcfg, err := pgxpool.ParseConfig(pgsessiontest.DatabaseURL())
-	require.NoError(t, err)
-	proxy := pgsessiontest.NewProxy(t, net.JoinHostPort(pcfg.ConnConfig.Host, strconv.Itoa(int(pcfg.ConnConfig.Port))))
-	host, port, err := net.SplitHostPort(proxy.Addr())
-	require.NoError(t, err)
-	p, err := strconv.Atoi(port)
-	require.NoError(t, err)
-	pcfg.ConnConfig.Host, pcfg.ConnConfig.Port = host, uint16(p)
-	pcfg.ConnConfig.ConnectTimeout = 2 * time.Second
-	pcfg.ConnConfig.Fallbacks = nil
-	pcfg.MaxConns = 8
+	var tr pgx.QueryTracer
 	if tracer != nil {
-		pcfg.ConnConfig.Tracer = tracer
+		tr = tracer
 	}
+	pool, proxy := pgsessiontest.ProxiedPool(t, tr)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
 	s, err := affinity.NewPostgres(ctx, pool, cfg)
 	require.NoError(t, err)
 	if tracer != nil {

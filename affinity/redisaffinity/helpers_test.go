@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"os"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -126,26 +125,11 @@ func proxiedClient(t *testing.T) (*redis.Client, *pgsessiontest.Proxy) {
 // newPool opens a pool through a proxy to PostgreSQL.
 func newPool(t *testing.T, tracer *pgsessiontest.RoundTrips) (*pgxpool.Pool, *pgsessiontest.Proxy) {
 	t.Helper()
-	pcfg, err := pgxpool.ParseConfig(pgsessiontest.DatabaseURL())
-	require.NoError(t, err)
-	proxy := pgsessiontest.NewProxy(t, net.JoinHostPort(pcfg.ConnConfig.Host, strconv.Itoa(int(pcfg.ConnConfig.Port))))
-	host, port, err := net.SplitHostPort(proxy.Addr())
-	require.NoError(t, err)
-	p, err := strconv.Atoi(port)
-	require.NoError(t, err)
-	pcfg.ConnConfig.Host, pcfg.ConnConfig.Port = host, uint16(p)
-	pcfg.ConnConfig.ConnectTimeout = 2 * time.Second
-	pcfg.ConnConfig.Fallbacks = nil
-	pcfg.MaxConns = 8
+	var tr pgx.QueryTracer
 	if tracer != nil {
-		pcfg.ConnConfig.Tracer = tracer
+		tr = tracer // a nil *RoundTrips must stay a nil interface
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	return pool, proxy
+	return pgsessiontest.ProxiedPool(t, tr)
 }
 
 // layeredNode is one node of a layered deployment: its own pool and Redis

@@ -1,0 +1,42 @@
+package pgsessiontest
+
+import (
+	"context"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ProxiedPool opens a pool (closed when the test ends) that reaches the
+// test database through a Proxy of its own, for tests that cut or black-hole
+// a node's connections. tracer, if not nil, sees every query. Connections
+// time out after 2 s, so a test of an outage does not hang.
+func ProxiedPool(tb testing.TB, tracer pgx.QueryTracer) (*pgxpool.Pool, *Proxy) {
+	tb.Helper()
+	cfg, err := pgxpool.ParseConfig(DatabaseURL())
+	if err != nil {
+		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
+	}
+	proxy := NewProxy(tb, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+	host, port, _ := net.SplitHostPort(proxy.Addr())
+	p, _ := strconv.Atoi(port)
+	cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(p)
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	cfg.ConnConfig.Fallbacks = nil
+	cfg.MaxConns = 8
+	if tracer != nil {
+		cfg.ConnConfig.Tracer = tracer
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatalf("pgsessiontest: pool through proxy: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool, proxy
+}
