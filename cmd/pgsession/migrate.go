@@ -38,6 +38,19 @@ func (d *dbFlags) where() string {
 	return fmt.Sprintf("schema %s, prefix %s", d.schema, d.prefix)
 }
 
+// withPool runs one migration command's work on a pool opened for it,
+// bounded by the command's timeout, and closes the pool after.
+func (c *cli) withPool(ctx context.Context, name string, d *dbFlags, run func(context.Context, *pgxpool.Pool) int) int {
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	pool, err := c.openPool(ctx, d)
+	if err != nil {
+		return c.fail(name, err)
+	}
+	defer pool.Close()
+	return run(ctx, pool)
+}
+
 func (c *cli) migrateUp(ctx context.Context, args []string) int {
 	cmd := command{name: "migrate up", synopsis: "[flags]", help: "Applies every pending schema migration in one transaction (serialized with\nnodes starting at the same time)."}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
@@ -46,29 +59,24 @@ func (c *cli) migrateUp(ctx context.Context, args []string) int {
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	pool, err := c.openPool(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer pool.Close()
-	cfg := d.config()
-	cfg.CreateSchema = *create
-	done, err := pgsession.Migrate(ctx, pool, cfg)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	have, _, err := pgsession.SchemaVersion(ctx, pool, cfg)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	if len(done) == 0 {
-		fmt.Fprintf(c.stdout, "%s: already at version %d, nothing to apply\n", d.where(), have)
+	return c.withPool(ctx, cmd.name, d, func(ctx context.Context, pool *pgxpool.Pool) int {
+		cfg := d.config()
+		cfg.CreateSchema = *create
+		done, err := pgsession.Migrate(ctx, pool, cfg)
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		have, _, err := pgsession.SchemaVersion(ctx, pool, cfg)
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		if len(done) == 0 {
+			fmt.Fprintf(c.stdout, "%s: already at version %d, nothing to apply\n", d.where(), have)
+			return exitOK
+		}
+		fmt.Fprintf(c.stdout, "%s: applied %s, now at version %d\n", d.where(), versions(done), have)
 		return exitOK
-	}
-	fmt.Fprintf(c.stdout, "%s: applied %s, now at version %d\n", d.where(), versions(done), have)
-	return exitOK
+	})
 }
 
 func (c *cli) migrateDown(ctx context.Context, args []string) int {
@@ -84,32 +92,27 @@ func (c *cli) migrateDown(ctx context.Context, args []string) int {
 	if explicit && *to < 0 {
 		return c.usageFail(cmd.name, "-to must be 0 or more, got %d", *to)
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	pool, err := c.openPool(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer pool.Close()
-	cfg := d.config()
-	have, _, err := pgsession.SchemaVersion(ctx, pool, cfg)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	target := *to
-	if !explicit {
-		target = have - 1
-	}
-	if have == 0 || target >= have {
-		fmt.Fprintf(c.stdout, "%s: at version %d, nothing to roll back\n", d.where(), have)
+	return c.withPool(ctx, cmd.name, d, func(ctx context.Context, pool *pgxpool.Pool) int {
+		cfg := d.config()
+		have, _, err := pgsession.SchemaVersion(ctx, pool, cfg)
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		target := *to
+		if !explicit {
+			target = have - 1
+		}
+		if have == 0 || target >= have {
+			fmt.Fprintf(c.stdout, "%s: at version %d, nothing to roll back\n", d.where(), have)
+			return exitOK
+		}
+		done, err := pgsession.MigrateDown(ctx, pool, cfg, target)
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		fmt.Fprintf(c.stdout, "%s: rolled back %s, now at version %d\n", d.where(), versions(done), target)
 		return exitOK
-	}
-	done, err := pgsession.MigrateDown(ctx, pool, cfg, target)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	fmt.Fprintf(c.stdout, "%s: rolled back %s, now at version %d\n", d.where(), versions(done), target)
-	return exitOK
+	})
 }
 
 func (c *cli) migrateStatus(ctx context.Context, args []string) int {
@@ -119,28 +122,23 @@ func (c *cli) migrateStatus(ctx context.Context, args []string) int {
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
-	defer cancel()
-	pool, err := c.openPool(ctx, d)
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	defer pool.Close()
-	have, want, err := pgsession.SchemaVersion(ctx, pool, d.config())
-	if err != nil {
-		return c.fail(cmd.name, err)
-	}
-	var verdict string
-	switch {
-	case have == want:
-		verdict = "up to date"
-	case have < want:
-		verdict = fmt.Sprintf("%d migration(s) pending: run \"pgsession migrate up\"", want-have)
-	default:
-		verdict = "the database is newer than this pgsession: upgrade it before running it here"
-	}
-	fmt.Fprintf(c.stdout, "%s: database at version %d, this pgsession needs %d: %s\n", d.where(), have, want, verdict)
-	return exitOK
+	return c.withPool(ctx, cmd.name, d, func(ctx context.Context, pool *pgxpool.Pool) int {
+		have, want, err := pgsession.SchemaVersion(ctx, pool, d.config())
+		if err != nil {
+			return c.fail(cmd.name, err)
+		}
+		var verdict string
+		switch {
+		case have == want:
+			verdict = "up to date"
+		case have < want:
+			verdict = fmt.Sprintf("%d migration(s) pending: run \"pgsession migrate up\"", want-have)
+		default:
+			verdict = "the database is newer than this pgsession: upgrade it before running it here"
+		}
+		fmt.Fprintf(c.stdout, "%s: database at version %d, this pgsession needs %d: %s\n", d.where(), have, want, verdict)
+		return exitOK
+	})
 }
 
 func (c *cli) migrateSQL(_ context.Context, args []string) int {
