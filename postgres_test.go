@@ -1,13 +1,16 @@
 package pgsession_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -379,4 +382,63 @@ func TestNewFailsWhenTheListenerCannotConnect(t *testing.T) {
 	cfg.ListenerConnect = func(context.Context) (*pgx.Conn, error) { return nil, errors.New("no route") }
 	_, err := pgsession.New(ctx, pgsessiontest.Pool(t, nil), cfg)
 	require.ErrorContains(t, err, "no route")
+}
+
+// touchArgs is a pgx tracer that keeps the ids of every last-access write.
+type touchArgs struct {
+	mu      sync.Mutex
+	batches [][][]byte
+}
+
+func (a *touchArgs) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if strings.Contains(d.SQL, "SET last_seen_at") {
+		ids, _ := d.Args[0].([][]byte)
+		kept := make([][]byte, len(ids)) // the caller reuses its buffers
+		for i, id := range ids {
+			kept[i] = slices.Clone(id)
+		}
+		a.mu.Lock()
+		a.batches = append(a.batches, kept)
+		a.mu.Unlock()
+	}
+	return ctx
+}
+
+func (a *touchArgs) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Last-access writes lock their rows in id order, on every node: two nodes
+// flushing overlapping batches then never deadlock (PostgreSQL would abort
+// one flush, and its touches would wait for the next).
+func TestTouchesAreWrittenInIDOrder(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	cfg := testConfig()
+	cfg.Schema = pgsessiontest.Schema(t)
+	cfg.IdleTimeout = -1
+	cfg.TouchInterval = time.Hour // flushed by Close
+	cfg.TouchBatchSize = 40
+	tr := &touchArgs{}
+	m, err := pgsession.New(ctx, pgsessiontest.Pool(t, tr), cfg)
+	require.NoError(t, err)
+	var tokens []string
+	for range 100 {
+		s, err := m.Create(ctx, "", nil)
+		require.NoError(t, err)
+		tokens = append(tokens, s.Token())
+	}
+	for _, tok := range tokens {
+		_, err := m.Get(ctx, tok)
+		require.NoError(t, err)
+	}
+	require.NoError(t, m.Close(ctx))
+
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	require.Len(t, tr.batches, 3, "100 touches in batches of 40")
+	var all [][]byte
+	for _, b := range tr.batches {
+		all = append(all, b...)
+	}
+	require.Len(t, all, 100)
+	require.True(t, slices.IsSortedFunc(all, bytes.Compare), "ids in order within and across batches")
 }

@@ -1,7 +1,10 @@
 package pgsession
 
 import (
+	"bytes"
 	"context"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,6 +89,10 @@ func (t *toucher) flush(ctx context.Context) error {
 	if len(pending) == 0 {
 		return nil
 	}
+	// In id order: two nodes flushing overlapping batches then lock their
+	// rows in the same order, and neither waits for the other in a cycle
+	// (PostgreSQL would end one flush with a deadlock error).
+	ids := slices.SortedFunc(maps.Keys(pending), func(a, b store.ID) int { return bytes.Compare(a[:], b[:]) })
 	batch := make([]store.Touch, 0, min(len(pending), t.batch))
 	var firstErr error
 	send := func() {
@@ -107,8 +114,8 @@ func (t *toucher) flush(ctx context.Context) error {
 		}
 		batch = batch[:0]
 	}
-	for id, at := range pending {
-		batch = append(batch, store.Touch{ID: id, Ago: now.Sub(at)})
+	for _, id := range ids {
+		batch = append(batch, store.Touch{ID: id, Ago: now.Sub(pending[id])})
 		if len(batch) == t.batch {
 			send()
 		}
