@@ -3,6 +3,7 @@ package pgsession
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgsession/pgsession/internal/notify"
@@ -15,12 +16,29 @@ import (
 // the commits of transactions that NOTIFY cluster-wide, so updates must not
 // NOTIFY in their own transaction; one announcing transaction per round trip
 // per node keeps that cost off the write path.
-// minFlushGap is the least time between two announcements of one node. A
-// node that has not announced for that long sends at once; a busy one
-// gathers what arrives meanwhile, so under load each NOTIFY carries many
-// ids (every NOTIFY costs the database and every listening node) and latency
-// grows by at most this much.
-const minFlushGap = 500 * time.Microsecond
+// Announcements are spaced by a gap that adapts to load. A node that has
+// not announced for the current gap sends at once, so a lone update reaches
+// other nodes in one round trip; a busy one gathers what arrives meanwhile,
+// and every NOTIFY costs the database and each listening node a wake-up,
+// whatever it carries. The gap doubles while flushes carry several ids and
+// halves when one carries a single id: between minFlushGap, which keeps
+// a trickle of updates near-instant, and maxFlushGap, which bounds the
+// extra latency under load well inside the staleness bound.
+const (
+	minFlushGap = 500 * time.Microsecond
+	maxFlushGap = 4 * time.Millisecond
+)
+
+// nextFlushGap is the gap after a flush of n ids that followed gap.
+func nextFlushGap(gap time.Duration, n int) time.Duration {
+	switch {
+	case n > 1:
+		return min(2*gap, maxFlushGap)
+	case n == 1:
+		return max(gap/2, minFlushGap)
+	}
+	return gap
+}
 
 type announcer struct {
 	send func(ctx context.Context, payloads []string) error
@@ -30,6 +48,7 @@ type announcer struct {
 	mu      sync.Mutex
 	pending map[store.ID]int64 // guarded by mu; newest version per session
 	wake    chan struct{}      // capacity 1: "pending is not empty"
+	sent    atomic.Uint64      // statements sent
 }
 
 func newAnnouncer(node string, send func(context.Context, []string) error, log func(string, ...any)) *announcer {
@@ -56,23 +75,25 @@ func (a *announcer) signal() {
 // a pause, with whatever arrived meanwhile.
 func (a *announcer) run(stop <-chan struct{}) {
 	var last time.Time
+	gap := minFlushGap
 	for {
 		select {
 		case <-stop:
 			return
 		case <-a.wake:
 		}
-		if gap := time.Since(last); gap < minFlushGap {
+		if wait := gap - time.Since(last); wait > 0 {
 			select {
 			case <-stop:
 				return
-			case <-time.After(minFlushGap - gap):
+			case <-time.After(wait):
 			}
 		}
 		last = time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := a.flush(ctx)
+		n, err := a.flush(ctx)
 		cancel()
+		gap = nextFlushGap(gap, n)
 		if err != nil {
 			a.log("pgsession: announcing updates failed; other nodes may serve older copies until it succeeds", "err", err)
 			select {
@@ -85,14 +106,14 @@ func (a *announcer) run(stop <-chan struct{}) {
 	}
 }
 
-// flush sends everything pending in one statement. On failure the
-// announcements go back to pending.
-func (a *announcer) flush(ctx context.Context) error {
+// flush sends everything pending in one statement and says how many
+// sessions it announced. On failure the announcements go back to pending.
+func (a *announcer) flush(ctx context.Context) (int, error) {
 	a.mu.Lock()
 	batch := a.pending
 	if len(batch) == 0 {
 		a.mu.Unlock()
-		return nil
+		return 0, nil
 	}
 	a.pending = make(map[store.ID]int64, len(batch))
 	a.mu.Unlock()
@@ -103,7 +124,9 @@ func (a *announcer) flush(ctx context.Context) error {
 		e.Versions = append(e.Versions, v)
 	}
 	err := a.send(ctx, notify.Encode(e))
-	if err != nil {
+	if err == nil {
+		a.sent.Add(1)
+	} else {
 		a.mu.Lock()
 		for id, v := range batch {
 			if v > a.pending[id] {
@@ -112,5 +135,5 @@ func (a *announcer) flush(ctx context.Context) error {
 		}
 		a.mu.Unlock()
 	}
-	return err
+	return len(batch), err
 }

@@ -3,6 +3,7 @@ package pgsession
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -59,11 +60,39 @@ func TestAnnouncerKeepsWhatFailed(t *testing.T) {
 		return nil
 	}, t.Logf)
 	a.add(store.ID{7}, 3)
-	require.Error(t, a.flush(context.Background()))
+	_, err := a.flush(context.Background())
+	require.Error(t, err)
 	fail = false
-	require.NoError(t, a.flush(context.Background()))
+	n, err := a.flush(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
 	require.Len(t, got, 1)
 	e, err := notify.Decode(got[0])
 	require.NoError(t, err)
 	require.Equal(t, []int64{3}, e.Versions)
+}
+
+// The gap between announcements grows while they carry several ids (load)
+// and shrinks back when one carries a single id, within its bounds: a lone
+// update goes out at once, a stream of them in ever fewer NOTIFYs.
+func TestAnnouncementGapAdaptsToLoad(t *testing.T) {
+	gap := minFlushGap
+	for range 10 {
+		gap = nextFlushGap(gap, 1)
+		require.Equal(t, minFlushGap, gap, "a trickle of updates keeps the shortest gap")
+	}
+	var seen []time.Duration
+	for range 10 {
+		gap = nextFlushGap(gap, 5)
+		seen = append(seen, gap)
+	}
+	require.Equal(t, 2*minFlushGap, seen[0], "busy flushes widen the gap")
+	require.Equal(t, maxFlushGap, seen[len(seen)-1], "up to its bound")
+	require.Equal(t, maxFlushGap, nextFlushGap(gap, 0), "a flush with nothing to send changes nothing")
+	for gap > minFlushGap {
+		next := nextFlushGap(gap, 1)
+		require.Less(t, next, gap, "quiet flushes narrow the gap")
+		gap = next
+	}
+	require.Equal(t, minFlushGap, gap)
 }

@@ -2,6 +2,7 @@ package pgsession
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgsession/pgsession/internal/cache"
@@ -19,6 +20,8 @@ type bus interface {
 	healthy() bool
 	downFor() time.Duration
 	reconnects() uint64
+	// announcements counts the announcements sent, each one commit.
+	announcements() uint64
 	// close stops the bus, sending what is still pending (bounded by ctx).
 	close(ctx context.Context) error
 }
@@ -79,19 +82,32 @@ func (m *Manager) listenerDown(error) {
 // synchronous and cannot fail, so it is always healthy.
 type memoryBus struct {
 	st     *memory.Store
+	node   string
 	cancel func()
+	sent   atomic.Uint64
 }
 
+// newMemoryBus subscribes m to st's events except its own update
+// announcements, as the PostgreSQL listener skips them: the writer already
+// cached what it wrote.
 func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
-	return &memoryBus{st: st, cancel: st.Subscribe(m.onEvent)}
+	node := m.cfg.NodeID
+	return &memoryBus{st: st, node: node, cancel: st.Subscribe(func(e store.Event) {
+		if e.Kind == store.EventUpdated && e.Node == node {
+			return
+		}
+		m.onEvent(e)
+	})}
 }
 
 func (b *memoryBus) announce(id store.ID, version int64) {
-	b.st.Publish(store.Event{Kind: store.EventUpdated, IDs: []store.ID{id}, Versions: []int64{version}})
+	b.sent.Add(1)
+	b.st.Publish(store.Event{Kind: store.EventUpdated, Node: b.node, IDs: []store.ID{id}, Versions: []int64{version}})
 }
 func (b *memoryBus) healthy() bool          { return true }
 func (b *memoryBus) downFor() time.Duration { return 0 }
 func (b *memoryBus) reconnects() uint64     { return 0 }
+func (b *memoryBus) announcements() uint64  { return b.sent.Load() }
 func (b *memoryBus) close(context.Context) error {
 	b.cancel()
 	return nil
@@ -108,4 +124,8 @@ func (b *postgresBus) announce(id store.ID, version int64) { b.announcer.add(id,
 func (b *postgresBus) healthy() bool                       { return b.listener.Healthy() }
 func (b *postgresBus) downFor() time.Duration              { return b.listener.DownFor() }
 func (b *postgresBus) reconnects() uint64                  { return b.listener.Reconnects() }
-func (b *postgresBus) close(ctx context.Context) error     { return b.announcer.flush(ctx) }
+func (b *postgresBus) announcements() uint64               { return b.announcer.sent.Load() }
+func (b *postgresBus) close(ctx context.Context) error {
+	_, err := b.announcer.flush(ctx)
+	return err
+}

@@ -393,6 +393,18 @@ func TestStatsCountHitsMissesAndInvalidations(t *testing.T) {
 		require.False(t, b.Stats().CacheBypassed)
 		require.Zero(t, b.Stats().ListenerDownFor)
 
+		// Announcements count what a node sent about its own updates.
+		sent := a.Stats().Announcements
+		_, err = a.Update(ctx, mustCreate(t, a).ID(), new(pgsession.Patch).Set("k", 1), pgsession.NoNotify())
+		require.NoError(t, err)
+		require.Equal(t, sent, a.Stats().Announcements, "NoNotify sends nothing")
+		heard, own := b.Stats().Invalidations, a.Stats().Invalidations
+		_, err = a.Update(ctx, mustCreate(t, a).ID(), new(pgsession.Patch).Set("k", 1))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return a.Stats().Announcements == sent+1 }, within, time.Millisecond)
+		require.Eventually(t, func() bool { return b.Stats().Invalidations > heard }, within, time.Millisecond)
+		require.Equal(t, own, a.Stats().Invalidations, "a node does not apply its own update announcements")
+
 		off := testConfig()
 		off.CacheSize = -1
 		n := c.node(off)

@@ -19,6 +19,10 @@ type Stats struct {
 	Invalidations uint64
 	// Reconnects counts listener connections made after the first.
 	Reconnects uint64
+	// Announcements counts the notifications this node sent to announce its
+	// updates: on PostgreSQL one statement each, carrying every update made
+	// since the previous one, so under load there are fewer than updates.
+	Announcements uint64
 	// CacheBypassed is true while the listener is down: reads go to the
 	// database because the node could miss invalidations.
 	CacheBypassed bool
@@ -57,6 +61,7 @@ func (m *Manager) Stats() Stats {
 		CacheMisses:     m.stats.misses.Load(),
 		Invalidations:   m.stats.invalidations.Load(),
 		Reconnects:      m.bus.reconnects(),
+		Announcements:   m.bus.announcements(),
 		ListenerDownFor: m.bus.downFor(),
 	}
 	if m.cache != nil {
