@@ -1,6 +1,7 @@
 package pgsession
 
 import (
+	"github.com/pgsession/pgsession/internal/postgres"
 	"github.com/pgsession/pgsession/internal/store"
 )
 
@@ -26,3 +27,7 @@ func ListenerApplicationName(m *Manager) string { return "pgsession-listener-" +
 
 // MemoryAttrCount counts a session's stored attributes, expired or not.
 func MemoryAttrCount(st *MemoryStore, id ID) int { return st.s.AttrCount(store.ID(id)) }
+
+// LeanUpdateSQL returns the statement a plain Update sends on a PostgreSQL
+// node (see postgres.Backend.LeanUpdateSQL for its parameters).
+func LeanUpdateSQL(m *Manager) string { return m.backend.(*postgres.Backend).LeanUpdateSQL() }

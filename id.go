@@ -54,39 +54,43 @@ func idFromToken(token string) (ID, bool) {
 	return ID(sha256.Sum256(secret[:])), true
 }
 
-// b64 maps a base64url character to its 6 bits, or 0xff.
-var b64 = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
+// b64 holds, for each position p of a 4-character group, each character's
+// 6 bits already shifted into place in the group's 24 (b64[p][c]), or
+// invalidBits for a character outside base64url, so decoding a group is
+// four lookups ORed together.
+var b64 = func() (t [4][256]uint32) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	for i := range len(alphabet) {
-		t[alphabet[i]] = byte(i)
+	for p := range t {
+		for c := range t[p] {
+			t[p][c] = invalidBits
+		}
+		for v := range len(alphabet) {
+			t[p][alphabet[v]] = uint32(v) << (18 - 6*p)
+		}
 	}
 	return t
 }()
 
+const invalidBits = 1 << 31
+
 // decodeSecret decodes a 43-character unpadded base64url token into 32
 // bytes, strictly (the unused low bits of the last character must be zero,
 // so each secret has exactly one spelling). It is the hot path of a cached
-// Get by token, hence a table instead of encoding/base64's general decoder.
+// Get by token, hence tables instead of encoding/base64's general decoder.
 func decodeSecret(token string, out *[secretSize]byte) bool {
 	if len(token) != tokenLen {
 		return false
 	}
-	var bad byte
-	o := 0
-	for i := 0; i+4 <= 40; i += 4 { // 10 groups of 4 characters: 30 bytes
-		a, b, c, d := b64[token[i]], b64[token[i+1]], b64[token[i+2]], b64[token[i+3]]
-		bad |= a | b | c | d
-		out[o] = a<<2 | b>>4
-		out[o+1] = b<<4 | c>>2
-		out[o+2] = c<<6 | d
-		o += 3
+	t := token[:43]
+	var bad uint32
+	for g := range 10 { // 10 groups of 4 characters: 30 bytes
+		i, o := 4*g, 3*g
+		v := b64[0][t[i]] | b64[1][t[i+1]] | b64[2][t[i+2]] | b64[3][t[i+3]]
+		bad |= v
+		out[o], out[o+1], out[o+2] = byte(v>>16), byte(v>>8), byte(v)
 	}
-	a, b, c := b64[token[40]], b64[token[41]], b64[token[42]] // 3 characters: 2 bytes
-	bad |= a | b | c
-	out[30] = a<<2 | b>>4
-	out[31] = b<<4 | c>>2
-	return bad&0xc0 == 0 && c&3 == 0
+	// 3 characters: 2 bytes; the last one's 2 unused bits land in bits 6-7.
+	v := b64[0][t[40]] | b64[1][t[41]] | b64[2][t[42]]
+	out[30], out[31] = byte(v>>16), byte(v>>8)
+	return (bad|v)&invalidBits == 0 && v&0xc0 == 0
 }

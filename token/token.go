@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // ErrInvalid means a token cannot be accepted: malformed, longer than
@@ -105,12 +106,12 @@ func (r *Ring) Decode(s string) (Claims, error) {
 	if len(s) < MinLen || len(s) > MaxLen {
 		return Claims{}, ErrInvalid
 	}
-	// The base64 decoder skips CR and LF; refuse them (and everything else
-	// outside the alphabet) first, so no two texts decode alike.
-	for i := 0; i < len(s); i++ {
-		if !isB64URL(s[i]) {
-			return Claims{}, ErrInvalid
-		}
+	// The strict decoder refuses every character outside the alphabet but
+	// CR and LF, which it skips; refuse those first, so no two texts decode
+	// alike. (Two byte searches, not a loop over the text: on a cached
+	// request that loop cost more than the HMAC.)
+	if strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0 {
+		return Claims{}, ErrInvalid
 	}
 	var in [MaxLen]byte
 	var raw [maxBinary]byte
@@ -171,8 +172,4 @@ func uvarintLen(v uint64) int {
 		n++
 	}
 	return n
-}
-
-func isB64URL(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }

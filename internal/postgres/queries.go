@@ -60,20 +60,28 @@ SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + notifyDeleted(`evict src`,
 const keysUnchanged = `($9::bigint = 0 OR NOT EXISTS (
         SELECT 1 FROM jsonb_each_text(s.attr_ver) e WHERE e.key = ANY($10::text[]) AND e.value::bigint > $9))`
 
+// keyVersions is the attr_ver entries of one update: each key in keys (a
+// text[] parameter) mapped to the version the update creates. A plain
+// function call, not an aggregate subquery, since it runs on every update;
+// the versions are stored as strings, which keysUnchanged reads alike.
+func keyVersions(keys string) string {
+	return `jsonb_object(` + keys + `::text[], array_fill((s.version + 1)::text, ARRAY[cardinality(` + keys + `::text[])]))`
+}
+
 // sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
 // of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
 // from now), records the new version against every key touched ($10), and
 // moves the absolute deadline to now + $11 when $11 is not NULL.
 // It refuses, returning the current row with ok=false, when the version
 // check $7, the key check $9 or the attribute limit $8 fails.
-const sqlUpdate = `WITH upd AS (
+var sqlUpdate = `WITH upd AS (
     UPDATE {{sessions}} s SET
         attrs = (s.attrs - $2::text[]) || $3::jsonb,
         attr_expiry = CASE WHEN s.attr_expiry = '{}' AND cardinality($5::text[]) = 0 THEN s.attr_expiry
             ELSE (s.attr_expiry - $2::text[] - $4::text[]) || (
                 SELECT coalesce(jsonb_object_agg(x.k, (extract(epoch FROM now()) * 1000)::bigint + x.ms), '{}')
                 FROM unnest($5::text[], $6::bigint[]) AS x(k, ms)) END,
-        attr_ver = s.attr_ver || (SELECT coalesce(jsonb_object_agg(k, s.version + 1), '{}') FROM unnest($10::text[]) k),
+        attr_ver = s.attr_ver || ` + keyVersions(`$10`) + `,
         expires_at = coalesce(now() + $11::interval, s.expires_at),
         version = s.version + 1,
         updated_at = now()
@@ -91,11 +99,11 @@ WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 // arithmetic) and counts attributes only when the patch adds a key the row
 // lacks. When it updates nothing, sqlUpdate runs to say why (a second round
 // trip, on refusals only).
-const sqlUpdateLean = `UPDATE {{sessions}} s SET
+var sqlUpdateLean = `UPDATE {{sessions}} s SET
         attrs = (s.attrs - $2::text[]) || $3::jsonb,
         attr_expiry = CASE WHEN s.attr_expiry = '{}' THEN s.attr_expiry
             ELSE s.attr_expiry - $2::text[] - $4::text[] END,
-        attr_ver = s.attr_ver || (SELECT jsonb_object_agg(k, s.version + 1) FROM unnest($5::text[]) k),
+        attr_ver = s.attr_ver || ` + keyVersions(`$5`) + `,
         version = s.version + 1,
         updated_at = now()
     WHERE s.id = $1 AND ` + live + `
