@@ -44,6 +44,9 @@ step "nested module affinity/redisaffinity: go vet, go test -race"
 step "nested module scsstore: go vet, go test -race"
 (cd scsstore && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
+step "nested module metrics/prometheus: go vet, go test -race"
+(cd metrics/prometheus && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
 step "Chromium for the demo's browser test"
 bash scripts/install-chromium.sh
 

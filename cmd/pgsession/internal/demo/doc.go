@@ -19,6 +19,13 @@
 // /logout, /logout-others and /logout-everywhere, which answer with a
 // redirect to /.
 //
+// # Metrics
+//
+// GET /metrics serves the node's pgsession counters (cache hits and misses,
+// invalidations, listener health) in Prometheus's text format, through
+// package github.com/pgsession/pgsession/metrics/prometheus. It is outside
+// the session middleware: a scrape neither needs nor makes a session.
+//
 // # JSON API
 //
 //	POST   /api/login              {"user": NAME} -> 200 {"user","node","version"} and the session cookie

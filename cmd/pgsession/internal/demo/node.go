@@ -11,8 +11,12 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/httpsession"
+	pgsessionprom "github.com/pgsession/pgsession/metrics/prometheus"
 	"github.com/pgsession/pgsession/token"
 )
 
@@ -86,7 +90,15 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST /api/logout", n.apiLogOut)
 	mux.HandleFunc("POST /api/logout-everywhere", n.apiLogOutEverywhere)
 	mux.HandleFunc("POST /api/logout-others", n.apiLogOutOthers)
-	return n.common(n.mw.Handler(mux))
+
+	// The node's metrics, outside the session middleware: a scraper has no
+	// session and needs none.
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(pgsessionprom.NewCollector(n.m))
+	outer := http.NewServeMux()
+	outer.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	outer.Handle("/", n.mw.Handler(mux))
+	return n.common(outer)
 }
 
 // common sets the headers every response gets, bounds request bodies and

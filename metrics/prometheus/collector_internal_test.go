@@ -1,0 +1,63 @@
+package pgsessionprom
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgsession/pgsession"
+)
+
+// Each field of Stats moves one metric, its own, and no other: a Collector
+// that reported a field under another metric's name fails here. The Stats
+// come from a function rather than a Manager so that every field, the
+// listener's included, can be set on its own.
+func TestEachStatsFieldHasItsOwnMetric(t *testing.T) {
+	fields := []struct {
+		metric string
+		set    func(*pgsession.Stats)
+		want   float64
+	}{
+		{"pgsession_cache_hits_total", func(s *pgsession.Stats) { s.CacheHits = 3 }, 3},
+		{"pgsession_cache_misses_total", func(s *pgsession.Stats) { s.CacheMisses = 5 }, 5},
+		{"pgsession_invalidations_applied_total", func(s *pgsession.Stats) { s.Invalidations = 7 }, 7},
+		{"pgsession_listener_reconnects_total", func(s *pgsession.Stats) { s.Reconnects = 11 }, 11},
+		{"pgsession_announcements_sent_total", func(s *pgsession.Stats) { s.Announcements = 13 }, 13},
+		{"pgsession_cache_entries", func(s *pgsession.Stats) { s.CacheEntries = 17 }, 17},
+		{"pgsession_cache_bypassed", func(s *pgsession.Stats) { s.CacheBypassed = true }, 1},
+		{"pgsession_listener_down_seconds", func(s *pgsession.Stats) { s.ListenerDownFor = 1500 * time.Millisecond }, 1.5},
+	}
+	for _, f := range fields {
+		t.Run(f.metric, func(t *testing.T) {
+			var st pgsession.Stats
+			f.set(&st)
+			c := &Collector{nodes: []node{{name: "n1", stats: func() pgsession.Stats { return st }}}}
+			reg := prometheus.NewPedanticRegistry()
+			require.NoError(t, reg.Register(c))
+			families, err := reg.Gather()
+			require.NoError(t, err)
+			require.Len(t, families, len(fields))
+			for _, fam := range families {
+				require.Len(t, fam.GetMetric(), 1)
+				m := fam.GetMetric()[0]
+				require.Equal(t, "node", m.GetLabel()[0].GetName())
+				require.Equal(t, "n1", m.GetLabel()[0].GetValue())
+				want := dto.MetricType_GAUGE
+				if strings.HasSuffix(fam.GetName(), "_total") {
+					want = dto.MetricType_COUNTER
+				}
+				require.Equal(t, want, fam.GetType(), fam.GetName())
+				got := m.GetCounter().GetValue() + m.GetGauge().GetValue() // the other is nil: 0
+				if fam.GetName() == f.metric {
+					require.Equal(t, f.want, got, fam.GetName())
+				} else {
+					require.Zero(t, got, "%s moved when only the field of %s was set", fam.GetName(), f.metric)
+				}
+			}
+		})
+	}
+}
