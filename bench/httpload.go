@@ -79,6 +79,17 @@ func serve(e *env, h http.Handler) (string, error) {
 const sessionValue = "ada"
 
 func runHTTP(ctx context.Context, e *env, s settings) ([]httpResult, error) {
+	targets, err := setupBoth(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	return eachVariant(targets, []bool{false, true}, func(t *target, sticky bool) (httpResult, error) {
+		return drive(ctx, s, t, sticky)
+	})
+}
+
+// setupBoth starts the two nodes of each library, pgsession first.
+func setupBoth(ctx context.Context, e *env) ([]*target, error) {
 	pgs, err := setupPgsessionHTTP(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("pgsession: %w", err)
@@ -87,10 +98,16 @@ func runHTTP(ctx context.Context, e *env, s settings) ([]httpResult, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scs: %w", err)
 	}
+	return []*target{pgs, sc}, nil
+}
+
+// eachVariant runs one workload for every routing (sticky or not, in the
+// order given) on each target, the targets one after the other.
+func eachVariant(targets []*target, routings []bool, run func(t *target, sticky bool) (httpResult, error)) ([]httpResult, error) {
 	var res []httpResult
-	for _, sticky := range []bool{false, true} {
-		for _, t := range []*target{pgs, sc} {
-			r, err := drive(ctx, s, t, sticky)
+	for _, sticky := range routings {
+		for _, t := range targets {
+			r, err := run(t, sticky)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.lib, err)
 			}
@@ -107,6 +124,14 @@ type target struct {
 	stmts    *stmtCounter // every statement the nodes' pools send
 	reads    *stmtCounter // statements (or store calls) by kind of request
 	firstErr atomic.Value // the first error a node reported
+
+	// pgsession only: the nodes' schema and Managers.
+	schema string
+	nodes  []*pgsession.Manager
+	// Optional: drive calls started when its timed window opens, and ends
+	// the window early once stop is closed (requests in flight complete).
+	started func()
+	stop    <-chan struct{}
 }
 
 // runPgsessionHTTP: two Managers (nodes) on one schema, each with a pool of
@@ -126,7 +151,7 @@ func setupPgsessionHTTP(ctx context.Context, e *env) (*target, error) {
 		return nil, err
 	}
 	stmts := &stmtCounter{}
-	t := &target{lib: libPgsession, stmts: stmts, reads: stmts}
+	t := &target{lib: libPgsession, stmts: stmts, reads: stmts, schema: schema}
 	for _, node := range []string{"a", "b"} {
 		pool, err := e.pool(ctx, "", stmts, 8)
 		if err != nil {
@@ -137,6 +162,7 @@ func setupPgsessionHTTP(ctx context.Context, e *env) (*target, error) {
 			return nil, err
 		}
 		e.defer_(func() error { return m.Close(context.Background()) })
+		t.nodes = append(t.nodes, m)
 		mw, err := httpsession.New(httpsession.Config{
 			Manager: m, Keys: keys,
 			Cookie:  httpsession.CookieConfig{Insecure: true}, // plain HTTP on 127.0.0.1
@@ -216,7 +242,7 @@ func (s countingStore) DeleteCtx(ctx context.Context, tok string) error {
 
 // runSCSHTTP: two scs SessionManagers (nodes) on one pgxstore, each behind
 // its own server.
-func setupSCSHTTP(ctx context.Context, e *env) (*target, error) {
+func setupSCSHTTP(ctx context.Context, e *env, configure ...func(*scs.SessionManager)) (*target, error) {
 	progress("http workload: setting up scs+pgxstore")
 	stmts := &stmtCounter{}
 	store, err := newPgxstore(ctx, e, stmts, 16) // as many connections as the two pgsession nodes
@@ -228,6 +254,9 @@ func setupSCSHTTP(ctx context.Context, e *env) (*target, error) {
 	for range 2 {
 		sm := scs.New()
 		sm.Store = countingStore{store, calls}
+		for _, f := range configure {
+			f(sm)
+		}
 		sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 			t.firstErr.CompareAndSwap(nil, err.Error())
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -290,6 +319,7 @@ func drive(ctx context.Context, s settings, t *target, sticky bool) (httpResult,
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var deadline time.Time
+	var stopped atomic.Bool // t.stop was closed
 	for c := range s.clients {
 		wg.Add(1)
 		go func() {
@@ -304,22 +334,12 @@ func drive(ctx context.Context, s settings, t *target, sticky bool) (httpResult,
 				if sticky {
 					node = c % len(urls)
 				}
-				u := urls[node] + path
-				req, err := http.NewRequestWithContext(runCtx, method, u, nil)
+				status, body, err := fetch(runCtx, client, method, urls[node]+path, "")
 				if err != nil {
 					return err
 				}
-				resp, err := client.Do(req)
-				if err != nil {
-					return err
-				}
-				body, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil {
-					return err
-				}
-				if resp.StatusCode != http.StatusOK {
-					return fmt.Errorf("%s %s: status %d: %s", method, path, resp.StatusCode, body)
+				if status != http.StatusOK {
+					return fmt.Errorf("%s %s: status %d: %s", method, path, status, body)
 				}
 				if wantBody && string(body) != sessionValue {
 					return fmt.Errorf("%s %s: body %q, want %q", method, path, body, sessionValue)
@@ -343,7 +363,7 @@ func drive(ctx context.Context, s settings, t *target, sticky bool) (httpResult,
 			}
 			<-ready
 			res.lat = make([]time.Duration, 0, 1<<14)
-			for n := 0; time.Now().Before(deadline) && runCtx.Err() == nil; n++ {
+			for n := 0; time.Now().Before(deadline) && runCtx.Err() == nil && !stopped.Load(); n++ {
 				p := rng.IntN(1000)
 				t0 := time.Now()
 				var err error
@@ -379,12 +399,19 @@ func drive(ctx context.Context, s settings, t *target, sticky bool) (httpResult,
 	start = time.Now()
 	deadline = start.Add(s.duration)
 	close(ready)
+	if t.started != nil {
+		t.started()
+	}
+	stop := t.stop
 	tick := time.NewTicker(200 * time.Millisecond)
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 loop:
 	for {
 		select {
+		case <-stop:
+			stopped.Store(true)
+			stop = nil
 		case <-finished:
 			break loop
 		case <-tick.C:
@@ -426,4 +453,23 @@ loop:
 		res.stmtsPer1kReads = float64(t.reads.n[kindRead].Load()) * 1000 / reads
 	}
 	return res, nil
+}
+
+// fetch sends one request (with cookie, unless empty) and reads the whole
+// response.
+func fetch(ctx context.Context, client *http.Client, method, url, cookie string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, body, err
 }

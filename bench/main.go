@@ -4,8 +4,14 @@
 //  1. single operations (get hit, get miss, create, update, delete, renew):
 //     ops/s, p50 and p99 latency, allocations and statements per operation;
 //  2. an HTTP workload over real sockets on two nodes per library: 90%
-//     reads, 9% writes, 1% log out and log in again;
-//  3. memory per cached session on the memory backend.
+//     reads, 9% writes, 1% log out and log in again; and the read path
+//     alone, driven by a lean raw HTTP/1.1 client (httpread.go);
+//  3. memory per cached session on the memory backend (two cache sizes)
+//     and on PostgreSQL;
+//  4. the writes (statements, WAL) of a read-only HTTP workload
+//     (touchwal.go), the HTTP workload during an expiry sweep
+//     (sweepload.go), and get (cache miss) on tables of millions of rows
+//     (bigtable.go).
 //
 // Every library works in a fresh schema of its own, dropped at the end.
 //
@@ -44,6 +50,10 @@ type settings struct {
 	clients    int           // HTTP client goroutines per library
 	duration   time.Duration // HTTP run per library
 	memorySess int           // sessions for the memory measurement
+
+	readClients    int           // HTTP read path: client goroutines per library
+	readDuration   time.Duration // HTTP read path: run per library and variant
+	readProfileDir string        // HTTP read path: write a CPU profile of each run here
 }
 
 func main() {
@@ -51,12 +61,18 @@ func main() {
 	out := flag.String("out", "../docs", "directory for BENCHMARKS.md and bench.svg (full runs only)")
 	dsn := flag.String("db", defaultDSN(), "PostgreSQL connection string")
 	clients := flag.Int("clients", 8, "HTTP client goroutines per library")
+	readClients := flag.Int("read-clients", 64, "HTTP read path: client goroutines per library")
+	readProfile := flag.String("read-cpuprofile", "", "HTTP read path: directory for a CPU profile of each run")
 	flag.Parse()
 
 	s := settings{quick: *quick, ops: 3000, warmup: 200, clients: *clients,
 		duration: 20 * time.Second, memorySess: 100_000}
 	if s.quick {
 		s.ops, s.warmup, s.duration, s.memorySess = 200, 20, 2*time.Second, 10_000
+	}
+	s.readClients, s.readDuration, s.readProfileDir = *readClients, 10*time.Second, *readProfile
+	if s.quick {
+		s.readDuration = 500 * time.Millisecond
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, *dsn, s, *out)
@@ -94,7 +110,10 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 	if rep.http, err = runHTTP(ctx, env, s); err != nil {
 		return fmt.Errorf("http workload: %w", err)
 	}
-	mem, err := runMemory(ctx, s)
+	if rep.httpRead, err = runHTTPRead(ctx, env, s); err != nil {
+		return fmt.Errorf("http read path: %w", err)
+	}
+	mem, err := runMemory(ctx, s.memorySess)
 	if err != nil {
 		return fmt.Errorf("memory: %w", err)
 	}
@@ -102,7 +121,20 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 	if err != nil {
 		return fmt.Errorf("memory (PostgreSQL): %w", err)
 	}
-	rep.memory = []memResult{mem, memPG}
+	memLarge, err := runMemory(ctx, s.memoryLarge())
+	if err != nil {
+		return fmt.Errorf("memory (%d sessions): %w", s.memoryLarge(), err)
+	}
+	rep.memory = []memResult{mem, memPG, memLarge}
+	if rep.touch, err = runTouchWAL(ctx, env, s); err != nil {
+		return fmt.Errorf("touch writes: %w", err)
+	}
+	if rep.sweep, err = runSweepLoad(ctx, env, s); err != nil {
+		return fmt.Errorf("sweep under load: %w", err)
+	}
+	if rep.big, err = runBigTable(ctx, env, s); err != nil {
+		return fmt.Errorf("large table: %w", err)
+	}
 	rep.elapsed = time.Since(rep.started)
 	progressDone()
 	rep.printText(os.Stdout)
@@ -185,20 +217,34 @@ func (e *env) defer_(f func() error) { e.cleanups = append(e.cleanups, f) }
 
 // close runs the cleanups, drops the schemas and closes the admin pool.
 func (e *env) close() error {
+	err := e.release(envMark{})
+	e.admin.Close()
+	return err
+}
+
+// envMark is a point in a run's resources (see mark and release).
+type envMark struct{ cleanups, schemas int }
+
+// mark returns the current point, for release.
+func (e *env) mark() envMark { return envMark{len(e.cleanups), len(e.schemas)} }
+
+// release runs the cleanups registered since m, last first (servers,
+// Managers, pools), and drops the schemas made since m: a workload that
+// releases what it used leaves no connections or tables to the next.
+func (e *env) release(m envMark) error {
 	var errs []error
-	for i := len(e.cleanups) - 1; i >= 0; i-- {
+	for i := len(e.cleanups) - 1; i >= m.cleanups; i-- {
 		errs = append(errs, e.cleanups[i]())
 	}
-	e.cleanups = nil
+	e.cleanups = e.cleanups[:m.cleanups]
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, s := range e.schemas {
+	for _, s := range e.schemas[m.schemas:] {
 		if _, err := e.admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{s}.Sanitize()+" CASCADE"); err != nil {
 			errs = append(errs, fmt.Errorf("drop schema %s: %w", s, err))
 		}
 	}
-	e.schemas = nil
-	e.admin.Close()
+	e.schemas = e.schemas[:m.schemas]
 	return errors.Join(errs...)
 }
 

@@ -17,13 +17,21 @@ type memResult struct {
 	bytesPerSession float64
 }
 
-// runMemory creates K sessions of five small attributes through a Manager
+// memoryLarge is the size of the second memory-backend point: a cache of
+// a million sessions in the full run.
+func (s settings) memoryLarge() int {
+	if s.quick {
+		return 30_000
+	}
+	return 1_000_000
+}
+
+// runMemory creates k sessions of five small attributes through a Manager
 // without a cache, then reads each once through a second Manager on the same
 // memory store, whose cache then holds them all. The difference in live heap
-// (after a GC) before and after the reads, divided by K, is the cost of one
+// (after a GC) before and after the reads, divided by k, is the cost of one
 // cached session.
-func runMemory(ctx context.Context, s settings) (memResult, error) {
-	k := s.memorySess
+func runMemory(ctx context.Context, k int) (memResult, error) {
 	progress("memory: creating %d sessions", k)
 	st := pgsession.NewMemoryStore()
 	writer, err := pgsession.NewMemory(st, pgsession.Config{CacheSize: -1, TouchInterval: -1, SweepInterval: -1})
@@ -38,6 +46,9 @@ func runMemory(ctx context.Context, s settings) (memResult, error) {
 			return memResult{}, err
 		}
 		ids[i] = ss.ID()
+		if i%100_000 == 0 {
+			progress("memory: creating %d sessions: %d", k, i)
+		}
 	}
 	reader, err := pgsession.NewMemory(st, pgsession.Config{CacheSize: 2 * k, CacheBytes: 1 << 32,
 		TouchInterval: -1, SweepInterval: -1})

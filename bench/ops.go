@@ -47,52 +47,89 @@ var opNames = []string{"get (cache hit)", "get (cache miss)", "create", "update"
 // iterations alike, from 0.
 type opFunc func(ctx context.Context, i int) error
 
-// measure runs f warmup times untimed, then n times timed one by one.
-func measure(ctx context.Context, s settings, op, lib string, c *stmtCounter, f opFunc) (opResult, error) {
-	progress("single operations: %-16s %s", op, lib)
+// opSide is one library's way of running one operation.
+type opSide struct {
+	lib   string
+	stmts *stmtCounter
+	f     opFunc
+}
+
+// opSlices is how many slices the timed iterations of each side are cut
+// into; the sides take turns slice by slice (the first side rotates), so a
+// stall of the machine lands on all of them alike.
+const opSlices = 20
+
+// measure runs each side's f warmup times untimed, then n times timed one
+// by one, the sides interleaved in slices. Each side's f sees i from 0 to
+// warmup+n-1 exactly once, in order.
+func measure(ctx context.Context, s settings, op string, sides []opSide) ([]opResult, error) {
+	progress("single operations: %s", op)
 	ctx = withKind(ctx, kindRead) // what the calls send; the rest is background work
-	for i := range s.warmup {
-		if err := f(ctx, i); err != nil {
-			return opResult{}, fmt.Errorf("%s %s (warm-up): %w", lib, op, err)
+	for _, sd := range sides {
+		for i := range s.warmup {
+			if err := sd.f(ctx, i); err != nil {
+				return nil, fmt.Errorf("%s %s (warm-up): %w", sd.lib, op, err)
+			}
 		}
 	}
-	lat := make([]time.Duration, s.n())
-	var before, after runtime.MemStats
-	bgTotal := func() int64 { return c.n[kindBackground].Load() + c.n[kindAnnounce].Load() }
-	stmts0, bg0 := c.total(), bgTotal()
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	for i := range lat {
-		t0 := time.Now()
-		if err := f(ctx, s.warmup+i); err != nil {
-			return opResult{}, fmt.Errorf("%s %s: %w", lib, op, err)
-		}
-		lat[i] = time.Since(t0)
+	type acc struct {
+		lat            []time.Duration
+		total          time.Duration
+		mallocs        uint64
+		stmts, bgStmts int64
 	}
-	total := time.Since(start)
-	runtime.ReadMemStats(&after)
-	stmts, bg := c.total()-stmts0, bgTotal()-bg0
-	slices.Sort(lat)
-	n := len(lat)
-	return opResult{op: op, lib: lib, n: n,
-		opsPerS: float64(n) / total.Seconds(),
-		p50:     lat[n/2], p99: lat[min(n-1, n*99/100)],
-		allocs: float64(after.Mallocs-before.Mallocs) / float64(n),
-		stmts:  float64(stmts) / float64(n), bgStmts: float64(bg) / float64(n)}, nil
+	accs := make([]acc, len(sides))
+	// Background work (last-access writes, announcements) happens when it
+	// happens, also during the other sides' slices: it is counted over the
+	// whole run; the calls' own statements over their own slices.
+	bgTotal := func(c *stmtCounter) int64 { return c.n[kindBackground].Load() + c.n[kindAnnounce].Load() }
+	for j, sd := range sides {
+		accs[j].bgStmts = -bgTotal(sd.stmts)
+	}
+	n := s.n()
+	for sl := range opSlices {
+		from, to := n*sl/opSlices, n*(sl+1)/opSlices
+		for k := range sides {
+			j := (sl + k) % len(sides)
+			sd, a := sides[j], &accs[j]
+			var before, after runtime.MemStats
+			stmts0 := sd.stmts.total() - bgTotal(sd.stmts)
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			for i := from; i < to; i++ {
+				t0 := time.Now()
+				if err := sd.f(ctx, s.warmup+i); err != nil {
+					return nil, fmt.Errorf("%s %s: %w", sd.lib, op, err)
+				}
+				a.lat = append(a.lat, time.Since(t0))
+			}
+			a.total += time.Since(start)
+			runtime.ReadMemStats(&after)
+			a.mallocs += after.Mallocs - before.Mallocs
+			a.stmts += sd.stmts.total() - bgTotal(sd.stmts) - stmts0
+		}
+	}
+	for j, sd := range sides {
+		accs[j].bgStmts += bgTotal(sd.stmts)
+		accs[j].stmts += accs[j].bgStmts // stmts/op counts both
+	}
+	out := make([]opResult, len(sides))
+	for j, a := range accs {
+		slices.Sort(a.lat)
+		n := len(a.lat)
+		out[j] = opResult{op: op, lib: sides[j].lib, n: n,
+			opsPerS: float64(n) / a.total.Seconds(),
+			p50:     a.lat[n/2], p99: a.lat[min(n-1, n*99/100)],
+			allocs: float64(a.mallocs) / float64(n),
+			stmts:  float64(a.stmts) / float64(n), bgStmts: float64(a.bgStmts) / float64(n)}
+	}
+	return out, nil
 }
 
 func (s settings) n() int { return s.ops }
 
 // runOps measures the single operations of the three libraries.
 func runOps(ctx context.Context, e *env, s settings) ([]opResult, error) {
-	var res []opResult
-	add := func(r opResult, err error) error {
-		if err != nil {
-			return err
-		}
-		res = append(res, r)
-		return nil
-	}
 	total := s.warmup + s.n()
 
 	// pgsession: a Manager on a fresh schema, with its default background
@@ -143,18 +180,11 @@ func runOps(ctx context.Context, e *env, s settings) ([]opResult, error) {
 			return nil, err
 		}
 	}
-	hits0 := m.Stats().CacheHits
-	pgsGetHit := func(ctx context.Context, i int) error {
-		_, err := m.Get(ctx, readToks[i%len(readToks)])
-		return err
-	}
-	if err := add(measure(ctx, s, opNames[0], libPgsession, pgsStmts, pgsGetHit)); err != nil {
-		return nil, err
-	}
-	if hits := m.Stats().CacheHits - hits0; hits < uint64(total) {
-		res[len(res)-1].note = fmt.Sprintf("%d of %d were hits", hits, total)
-	}
 	pgsOps := []opFunc{
+		func(ctx context.Context, i int) error {
+			_, err := m.Get(ctx, readToks[i%len(readToks)])
+			return err
+		},
 		func(ctx context.Context, i int) error {
 			_, err := m.Get(ctx, readToks[i%len(readToks)], pgsession.ForceRefresh())
 			return err
@@ -172,11 +202,6 @@ func runOps(ctx context.Context, e *env, s settings) ([]opResult, error) {
 			_, err := m.Renew(ctx, renIDs[i])
 			return err
 		},
-	}
-	for j, f := range pgsOps {
-		if err := add(measure(ctx, s, opNames[j+1], libPgsession, pgsStmts, f)); err != nil {
-			return nil, err
-		}
 	}
 
 	// scs with pgxstore, through the store API, in a schema of its own.
@@ -240,16 +265,6 @@ func runOps(ctx context.Context, e *env, s settings) ([]opResult, error) {
 			return store.Commit(scsToken(), data, expiry)
 		},
 	}
-	for j, f := range scsOps {
-		if err := add(measure(ctx, s, opNames[j], libSCS, scsStmts, f)); err != nil {
-			return nil, err
-		}
-	}
-	for i := len(res) - 6; i < len(res); i++ {
-		res[i].bgStmts = 0 // pgxstore runs no background work (cleanup off) but sends without the caller's context
-	}
-	res[len(res)-6].note = "no cache: a store Find"
-	res[len(res)-1].note = "Delete + Commit"
 
 	// The floor: one raw pgx statement per operation, on a table of
 	// pgsession's shape (pgsession's own, migrated into a fresh schema).
@@ -273,12 +288,33 @@ func runOps(ctx context.Context, e *env, s settings) ([]opResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	for j, f := range floorOps {
-		if err := add(measure(ctx, s, opNames[j], libFloor, floorStmts, f)); err != nil {
+
+	// The three libraries take turns on each operation; the rows come out
+	// grouped by library.
+	byLib := map[string][]opResult{}
+	hits0 := m.Stats().CacheHits
+	for j, op := range opNames {
+		rs, err := measure(ctx, s, op, []opSide{
+			{libPgsession, pgsStmts, pgsOps[j]}, {libSCS, scsStmts, scsOps[j]}, {libFloor, floorStmts, floorOps[j]}})
+		if err != nil {
 			return nil, err
 		}
+		for _, r := range rs {
+			byLib[r.lib] = append(byLib[r.lib], r)
+		}
+		if j == 0 {
+			if hits := m.Stats().CacheHits - hits0; hits < uint64(total) {
+				byLib[libPgsession][0].note = fmt.Sprintf("%d of %d were hits", hits, total)
+			}
+		}
 	}
-	return res, nil
+	scsRes := byLib[libSCS]
+	for i := range scsRes {
+		scsRes[i].bgStmts = 0 // pgxstore runs no background work (cleanup off) but sends without the caller's context
+	}
+	scsRes[0].note = "no cache: a store Find"
+	scsRes[len(scsRes)-1].note = "Delete + Commit"
+	return slices.Concat(byLib[libPgsession], scsRes, byLib[libFloor]), nil
 }
 
 // waitCacheHit reads tok until m answers it from its cache (a PostgreSQL
@@ -373,20 +409,8 @@ VALUES ($1, '', 1, now(), now(), now(), now() + $2::interval, $3::interval, '', 
 	if err != nil {
 		return nil, err
 	}
-	get := `SELECT s.id, s.user_id, s.version, s.created_at, s.updated_at, s.last_seen_at,
-    s.expires_at, s.idle_timeout, s.user_agent, s.ip, s.attrs, s.attr_expiry, now()
-FROM ` + table + ` s WHERE s.id = $1`
-	read := func(ctx context.Context, i int) error {
-		var (
-			rawID, a, attrExpiry                     []byte
-			userID, userAgent, ip                    string
-			version                                  int64
-			created, updated, seen, expires, dbClock time.Time
-			idleT                                    pgtype.Interval
-		)
-		return pool.QueryRow(ctx, get, readIDs[i%len(readIDs)]).Scan(&rawID, &userID, &version, &created, &updated,
-			&seen, &expires, &idleT, &userAgent, &ip, &a, &attrExpiry, &dbClock)
-	}
+	get := floorGetSQL(table)
+	read := func(ctx context.Context, i int) error { return floorGet(ctx, pool, get, readIDs[i%len(readIDs)]) }
 	one := func(tag interface{ RowsAffected() int64 }, err error) error {
 		if err == nil && tag.RowsAffected() != 1 {
 			err = fmt.Errorf("%d rows affected, want 1", tag.RowsAffected())
@@ -410,4 +434,25 @@ FROM ` + table + ` s WHERE s.id = $1`
 			return one(pool.Exec(ctx, renew, renIDs[i], id))
 		},
 	}, nil
+}
+
+// floorGetSQL is the floor's read on table: one SELECT by primary key of
+// the columns pgsession reads.
+func floorGetSQL(table string) string {
+	return `SELECT s.id, s.user_id, s.version, s.created_at, s.updated_at, s.last_seen_at,
+    s.expires_at, s.idle_timeout, s.user_agent, s.ip, s.attrs, s.attr_expiry, now()
+FROM ` + table + ` s WHERE s.id = $1`
+}
+
+// floorGet runs get (floorGetSQL) for id and scans the row.
+func floorGet(ctx context.Context, pool *pgxpool.Pool, get string, id []byte) error {
+	var (
+		rawID, a, attrExpiry                     []byte
+		userID, userAgent, ip                    string
+		version                                  int64
+		created, updated, seen, expires, dbClock time.Time
+		idleT                                    pgtype.Interval
+	)
+	return pool.QueryRow(ctx, get, id).Scan(&rawID, &userID, &version, &created, &updated,
+		&seen, &expires, &idleT, &userAgent, &ip, &a, &attrExpiry, &dbClock)
 }

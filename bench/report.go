@@ -5,6 +5,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,7 +18,11 @@ type report struct {
 	pgVersion string
 	ops       []opResult
 	http      []httpResult
+	httpRead  []httpResult // the HTTP read path (httpread.go)
 	memory    []memResult
+	touch     []touchResult // touchwal.go
+	sweep     *sweepResult  // sweepload.go
+	big       []bigResult   // bigtable.go
 }
 
 // table is a header and rows of cells; the first two columns are text
@@ -53,7 +58,7 @@ func ms(d time.Duration) string {
 
 func (r *report) tables() []table {
 	ops := table{
-		title: fmt.Sprintf("Single operations (%d timed per row, one at a time)", r.settings.ops),
+		title: fmt.Sprintf("Single operations (%d timed per row, one at a time, the libraries taking turns)", r.settings.ops),
 		header: []string{"operation", "library", "ops/s", "p50", "p99", "allocs/op", "stmts/op", "bg stmts/op",
 			"ops/s vs floor", "ops/s vs scs", "note"},
 	}
@@ -99,7 +104,23 @@ func (r *report) tables() []table {
 		mem.rows = append(mem.rows, []string{"cache fill, " + m.backend, libPgsession, fmt.Sprint(m.sessions), fmt.Sprint(m.cached),
 			fmt.Sprintf("%.0f", m.bytesPerSession), "< 1024"})
 	}
-	return []table{ops, web, mem}
+	return append([]table{ops, web, r.readTable(), mem}, r.loadTables()...)
+}
+
+// loadTables are the tables of the workloads on writes, sweeps and large
+// tables, of those that ran.
+func (r *report) loadTables() []table {
+	var ts []table
+	if len(r.touch) > 0 {
+		ts = append(ts, touchTable(r.touch, r.settings))
+	}
+	if r.sweep != nil {
+		ts = append(ts, sweepTable(r.sweep, r.settings))
+	}
+	if len(r.big) > 0 {
+		ts = append(ts, bigTable(r.big, r.settings))
+	}
+	return ts
 }
 
 // printText writes the tables with aligned columns.
@@ -132,9 +153,9 @@ func (r *report) printText(w io.Writer) {
 			line(row)
 		}
 	}
-	for _, h := range r.http {
+	for _, h := range append(slices.Clip(r.http), r.httpRead...) {
 		if h.firstErr != "" {
-			fmt.Fprintf(w, "\n%s: first error: %s\n", h.lib, h.firstErr)
+			fmt.Fprintf(w, "\n%s, %s: first error: %s\n", h.workload, h.lib, h.firstErr)
 		}
 	}
 	fmt.Fprintf(w, "\ntotal time %s\n", r.elapsed.Round(time.Second))
@@ -175,9 +196,11 @@ func (r *report) markdown() string {
   renew is what scs's ` + "`RenewToken`" + ` sends (` + "`Delete`" + ` then ` + "`Commit`" + `). pgx floor: one
   raw pgx statement per operation (SELECT by key, INSERT, UPDATE, DELETE, UPDATE of the key for
   renew) on a table of pgsession's shape.
-- **Single operations** run one at a time on one goroutine after a warm-up. allocs/op is the
-  difference of ` + "`runtime.MemStats.Mallocs`" + ` around the timed loop; stmts/op counts what the
-  pool sent (a pgx tracer: each Query or Exec is one, each SendBatch is one), background work included.
+- **Single operations** run one at a time on one goroutine after a warm-up, the three libraries
+  taking turns on each operation in 20 slices (the first rotating), so a stall of the machine
+  lands on all of them alike. allocs/op is the difference of ` + "`runtime.MemStats.Mallocs`" + `
+  around each slice; stmts/op counts what the pool sent (a pgx tracer: each Query or Exec is one,
+  each SendBatch is one), background work included (counted over the whole operation's run).
   Get (cache miss) is pgsession's ` + "`Get`" + ` with ` + "`ForceRefresh`" + `.
 - **HTTP workload.** Two nodes per library, each an ` + "`http.Server`" + ` on its own port of 127.0.0.1:
   two pgsession Managers (a pool each) on one schema behind ` + "`httpsession`" + `, or two scs managers
@@ -191,21 +214,15 @@ func (r *report) markdown() string {
   the other node must load the newer version: that is most of pgsession's count there. Clients,
   servers and PostgreSQL share the machine's CPUs, so req/s is bounded by the machine as much as
   by the libraries.
+` + r.readHow() + `
 - **Memory.** One memory-backend Manager without a cache creates K sessions; a second one on the
   same store reads each once, so its cache holds them all. bytes/session is the live heap after a
-  GC, after minus before the reads, divided by the number cached. On the memory backend a cached
+  GC, after minus before the reads, divided by the number cached; on the memory backend at two
+  sizes, the larger a million sessions in the full run. On the memory backend a cached
   copy shares its attribute values with the store, so the same is measured on PostgreSQL too, where
   the reading node decodes each session from its row and shares nothing (the figure there also
   holds whatever the pool keeps alive).
-
-## Not yet measured
-
-These workloads of the benchmark issue are left for a later increment:
-
-- get (cache miss) p99 on a table of 1M and of 10M rows;
-- an expiry sweep of 1M expired rows while the HTTP workload runs (its effect on p99);
-- write amplification of last-access touches, in WAL bytes per read.
-`)
+` + touchHow + sweepHow + bigTableHow)
 	return b.String()
 }
 
@@ -230,7 +247,7 @@ func (r *report) svg() string {
 		}
 		groups = append(groups, g)
 	}
-	for _, h := range r.http {
+	for _, h := range append(slices.Clip(r.http), r.httpRead...) {
 		if len(groups) == 0 || groups[len(groups)-1].name != h.workload+" (req/s)" {
 			groups = append(groups, group{name: h.workload + " (req/s)"})
 		}
