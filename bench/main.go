@@ -33,7 +33,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -104,15 +103,20 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 	if err := env.admin.QueryRow(ctx, "SELECT version()").Scan(&rep.pgVersion); err != nil {
 		return fmt.Errorf("server version: %w", err)
 	}
+	progressPlan(plan(s))
+	progressPart(partOps)
 	if rep.ops, err = runOps(ctx, env, s); err != nil {
 		return fmt.Errorf("single operations: %w", err)
 	}
+	progressPart(partHTTP)
 	if rep.http, err = runHTTP(ctx, env, s); err != nil {
 		return fmt.Errorf("http workload: %w", err)
 	}
+	progressPart(partRead)
 	if rep.httpRead, err = runHTTPRead(ctx, env, s); err != nil {
 		return fmt.Errorf("http read path: %w", err)
 	}
+	progressPart(partMemory)
 	mem, err := runMemory(ctx, s.memorySess)
 	if err != nil {
 		return fmt.Errorf("memory: %w", err)
@@ -126,12 +130,15 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 		return fmt.Errorf("memory (%d sessions): %w", s.memoryLarge(), err)
 	}
 	rep.memory = []memResult{mem, memPG, memLarge}
+	progressPart(partTouch)
 	if rep.touch, err = runTouchWAL(ctx, env, s); err != nil {
 		return fmt.Errorf("touch writes: %w", err)
 	}
+	progressPart(partSweep)
 	if rep.sweep, err = runSweepLoad(ctx, env, s); err != nil {
 		return fmt.Errorf("sweep under load: %w", err)
 	}
+	progressPart(partBig)
 	if rep.big, err = runBigTable(ctx, env, s); err != nil {
 		return fmt.Errorf("large table: %w", err)
 	}
@@ -307,37 +314,6 @@ func (c *stmtCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tr
 func (c *stmtCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 
 func (c *stmtCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
-
-// Progress: one line on stderr, rewritten in place; only on a terminal
-// (a log would keep every version of the line).
-var progressMu sync.Mutex
-var progressShown bool
-var progressOn = isTerminal(os.Stderr)
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func progress(format string, args ...any) {
-	if !progressOn {
-		return
-	}
-	progressMu.Lock()
-	defer progressMu.Unlock()
-	line := fmt.Sprintf(format, args...)
-	fmt.Fprintf(os.Stderr, "\r%-78s", line)
-	progressShown = true
-}
-
-func progressDone() {
-	progressMu.Lock()
-	defer progressMu.Unlock()
-	if progressShown {
-		fmt.Fprintf(os.Stderr, "\r%s\r", strings.Repeat(" ", 78))
-		progressShown = false
-	}
-}
 
 func machine() string {
 	return fmt.Sprintf("%d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())

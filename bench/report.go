@@ -166,7 +166,8 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	b.WriteString("# Benchmarks\n\n")
 	b.WriteString("Written by `make bench` (`cd bench && go run . -out ../docs`); do not edit by hand.\n")
-	b.WriteString("`make bench-quick` runs the same command briefly and prints the tables only.\n\n")
+	b.WriteString("`make bench-quick` runs the same command briefly and prints the tables only. On a terminal\n")
+	b.WriteString("both show a progress bar for the whole run on stderr.\n\n")
 	fmt.Fprintf(&b, "- Run: %s, %s in all\n", r.started.UTC().Format("2006-01-02 15:04 MST"), r.elapsed.Round(time.Second))
 	fmt.Fprintf(&b, "- Machine: %s\n", machine())
 	fmt.Fprintf(&b, "- PostgreSQL: %s (same server for every library, a fresh schema each)\n\n", r.pgVersion)

@@ -53,8 +53,8 @@ bash scripts/install-chromium.sh
 step "nested module cmd/pgsession (CLI and demo, browser test included): go vet, go test -race"
 (cd cmd/pgsession && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
-step "nested module bench: go vet, make bench-quick (timings are printed, never asserted)"
-(cd bench && go vet ./...)
+step "nested module bench: go vet, go test, make bench-quick (timings are printed, never asserted)"
+(cd bench && go vet ./... && go test -count=1 ./...)
 timeout 60 make bench-quick
 
 step "fuzz (${fuzztime} per target)"
