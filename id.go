@@ -2,11 +2,11 @@ package pgsession
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 
+	"github.com/pgsession/pgsession/internal/secretid"
 	"github.com/pgsession/pgsession/internal/store"
 )
 
@@ -41,7 +41,7 @@ var tokenLen = base64.RawURLEncoding.EncodedLen(secretSize)
 func newToken() (string, ID) {
 	var secret [secretSize]byte
 	rand.Read(secret[:]) // never fails (crypto/rand panics rather than return weak bytes)
-	return base64.RawURLEncoding.EncodeToString(secret[:]), ID(sha256.Sum256(secret[:]))
+	return base64.RawURLEncoding.EncodeToString(secret[:]), ID(secretid.Of(&secret))
 }
 
 // idFromToken returns the ID a token names. Anything that is not exactly a
@@ -51,7 +51,7 @@ func idFromToken(token string) (ID, bool) {
 	if !decodeSecret(token, &secret) {
 		return ID{}, false
 	}
-	return ID(sha256.Sum256(secret[:])), true
+	return ID(secretid.Of(&secret)), true
 }
 
 // b64 holds, for each position p of a 4-character group, each character's
