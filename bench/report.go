@@ -104,7 +104,7 @@ func (r *report) tables() []table {
 		mem.rows = append(mem.rows, []string{"cache fill, " + m.backend, libPgsession, fmt.Sprint(m.sessions), fmt.Sprint(m.cached),
 			fmt.Sprintf("%.0f", m.bytesPerSession), "< 1024"})
 	}
-	return append([]table{ops, web, r.readTable(), mem}, r.loadTables()...)
+	return append([]table{ops, r.opRatioTable(), web, r.readTable(), mem}, r.loadTables()...)
 }
 
 // loadTables are the tables of the workloads on writes, sweeps and large
