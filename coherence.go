@@ -91,7 +91,7 @@ type memoryBus struct {
 // announcements, as the PostgreSQL listener skips them: the writer already
 // cached what it wrote.
 func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
-	node := m.cfg.NodeID
+	node := m.instance
 	return &memoryBus{st: st, node: node, cancel: st.Subscribe(func(e store.Event) {
 		if e.Kind == store.EventUpdated && e.Node == node {
 			return

@@ -464,3 +464,26 @@ func TestSchemasDoNotShareInvalidations(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	require.Equal(t, before, ya.Stats().Invalidations, "the other schema heard nothing")
 }
+
+// Two nodes given the same NodeID (every replica configured as "web", say)
+// still hear each other's updates: a node recognises its own announcements
+// by a random name of its own, not by NodeID, so neither drops the other's
+// and serves a stale copy. NodeID may also hold the payload codec's
+// separator.
+func TestNodesSharingANodeIDStayCoherent(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		ctx := ctxT(t)
+		cfg := testConfig()
+		cfg.NodeID = "web|1"
+		a, b := c.node(cfg), c.node(cfg)
+		s := mustCreate(t, a)
+		require.Equal(t, int64(1), version(t, b, s.ID())) // cached on b
+		_, err := a.Update(ctx, s.ID(), new(pgsession.Patch).Set("n", 2))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return version(t, b, s.ID()) == 2 }, within, time.Millisecond,
+			"b must apply a's update although both are named %q", cfg.NodeID)
+		_, err = b.Update(ctx, s.ID(), new(pgsession.Patch).Set("n", 3))
+		require.NoError(t, err)
+		require.Eventually(t, func() bool { return version(t, a, s.ID()) == 3 }, within, time.Millisecond)
+	})
+}

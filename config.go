@@ -103,7 +103,12 @@ type Config struct {
 	// connection made with the pool's own connection settings.
 	ListenerConnect func(ctx context.Context) (*pgx.Conn, error)
 
-	// NodeID names this node in leases. Defaults to a random value.
+	// NodeID names this node for people: in lease rows, in the listener's
+	// application_name and in the metrics' node label. Give each node a
+	// stable name of its own (its host or pod) so restarts keep their
+	// series; correctness does not depend on it being unique (each Manager
+	// also has a random name for what it must tell apart). Valid UTF-8, no
+	// NUL, at most 128 bytes. Defaults to a random value.
 	NodeID string
 	// Logger receives background errors (touch and sweep failures). Defaults
 	// to slog.Default().
@@ -169,6 +174,9 @@ func (cfg Config) withDefaults() (Config, error) {
 	return cfg, cfg.validate()
 }
 
+// maxNodeIDLength bounds Config.NodeID: it is written into every lease row.
+const maxNodeIDLength = 128
+
 func (cfg Config) validate() error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
@@ -190,6 +198,8 @@ func (cfg Config) validate() error {
 		return bad("CacheMaxAge and listener intervals must be positive")
 	case cfg.TouchInterval < -1, cfg.TouchGranularity < 0, cfg.SweepInterval < -1:
 		return bad("intervals must be positive, or -1 to disable")
+	case len(cfg.NodeID) > maxNodeIDLength || !cleanText(cfg.NodeID):
+		return bad("NodeID must be valid UTF-8 without NUL, at most %d bytes", maxNodeIDLength)
 	case cfg.IdleTimeout > 0 && cfg.TouchInterval > 0 && cfg.TouchInterval+cfg.TouchGranularity > cfg.IdleTimeout/2:
 		return bad("TouchInterval + TouchGranularity (%v) must be at most half of IdleTimeout (%v), or sessions in use would expire",
 			cfg.TouchInterval+cfg.TouchGranularity, cfg.IdleTimeout)

@@ -22,6 +22,7 @@ import (
 // pending last-access writes are flushed and background goroutines stop.
 type Manager struct {
 	cfg      Config
+	instance string // random per Manager; see newInstanceID
 	limits   limits
 	backend  store.Backend
 	toucher  *toucher
@@ -96,7 +97,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		connect = func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, connCfg) }
 	}
 	l := &notify.Listener{
-		Connect: connect, Channel: names.Channel(), Node: cfg.NodeID,
+		Connect: connect, Channel: names.Channel(), Node: m.instance,
 		PingInterval: cfg.ListenerPingInterval, PingTimeout: cfg.ListenerPingTimeout,
 		OnEvent: m.onEvent, OnUp: m.listenerUp, OnDown: m.listenerDown, Log: cfg.Logger,
 	}
@@ -105,7 +106,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		m.abandon()
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
-	ann := newAnnouncer(cfg.NodeID, backend.Announce, cfg.Logger.Warn)
+	ann := newAnnouncer(m.instance, backend.Announce, cfg.Logger.Warn)
 	m.bus = &postgresBus{listener: l, announcer: ann}
 	m.listener = l
 	m.goBackground(func() { l.Run(m.bgCtx, conn) })
@@ -175,7 +176,8 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 // newManager builds a Manager without its bus; the cache starts disabled
 // until the bus can deliver invalidations.
 func newManager(cfg Config, b store.Backend) (*Manager, error) {
-	m := &Manager{cfg: cfg, limits: cfg.limits(), backend: b, stop: make(chan struct{}), flights: map[ID]*flight{}}
+	m := &Manager{cfg: cfg, instance: newInstanceID(), limits: cfg.limits(), backend: b,
+		stop: make(chan struct{}), flights: map[ID]*flight{}}
 	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	m.toucher = newToucher(b, cfg)
 	acquireCoarseClock() // released by Close

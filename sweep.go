@@ -44,7 +44,7 @@ func (m *Manager) sweep(ctx context.Context) (SweepResult, error) {
 	every := max(m.cfg.SweepInterval, 0) * 9 / 10 // due a little early, so one node's tick finds it due
 	misses := 0
 	for {
-		b, err := m.backend.SweepBatch(ctx, m.cfg.NodeID, m.cfg.SweepBatchSize, sweepLease, every)
+		b, err := m.backend.SweepBatch(ctx, m.sweepHolder(), m.cfg.SweepBatchSize, sweepLease, every)
 		if err != nil {
 			return res, op("sweep", err)
 		}
