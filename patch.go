@@ -1,6 +1,7 @@
 package pgsession
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -40,7 +41,8 @@ func (p *Patch) SetTTL(key string, value any, ttl time.Duration) *Patch {
 	return p.put(key, patchOp{raw: raw, ttl: max(ttl, 0)})
 }
 
-// SetRaw stores an already encoded JSON value under key.
+// SetRaw stores an already encoded JSON value under key. The patch keeps a
+// copy: the caller may reuse raw at once.
 func (p *Patch) SetRaw(key string, raw json.RawMessage) *Patch {
 	if !json.Valid(raw) {
 		if p.err == nil {
@@ -48,7 +50,10 @@ func (p *Patch) SetRaw(key string, raw json.RawMessage) *Patch {
 		}
 		return p
 	}
-	return p.put(key, patchOp{raw: raw})
+	// A copy, because the value was validated here and is spliced into the
+	// stored object as is: a buffer changed after this call could otherwise
+	// smuggle in text that is not one JSON value (another key, say).
+	return p.put(key, patchOp{raw: bytes.Clone(raw)})
 }
 
 // Delete removes key.

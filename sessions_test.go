@@ -312,3 +312,24 @@ func TestAllWalksLiveSessions(t *testing.T) {
 		require.Equal(t, 3, n)
 	})
 }
+
+// SetRaw keeps what it validated: a caller reusing its buffer before Update
+// cannot slip text that is not one JSON value (here: a second key, past the
+// key checks) into the stored attributes.
+func TestSetRawKeepsTheValueItValidated(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		ctx := ctxT(t)
+		m := c.node(testConfig())
+		s := mustCreate(t, m)
+		buf := []byte(`1234567890`)
+		p := new(pgsession.Patch).SetRaw("n", buf)
+		copy(buf, `1,"x":"yy"`) // same length, no longer one value
+		_, err := m.Update(ctx, s.ID(), p)
+		require.NoError(t, err)
+		got, err := m.GetByID(ctx, s.ID(), pgsession.ForceRefresh())
+		require.NoError(t, err)
+		require.Equal(t, 1234567890, pgsession.AttrOr(got, "n", 0))
+		_, err = pgsession.Attr[string](got, "x")
+		require.ErrorIs(t, err, pgsession.ErrAttributeNotFound, "no key smuggled in")
+	})
+}
