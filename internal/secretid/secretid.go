@@ -5,8 +5,9 @@
 // crypto/sha256's general Sum256 spends about as long on buffering and
 // padding as on the one compression a 32-byte message needs. On amd64 with
 // the SHA extensions, Of runs that single compression directly, its padding
-// block a constant; everywhere else it is crypto/sha256.Sum256. Both give
-// the same bytes (tested against crypto/sha256, fuzzed, on every path).
+// block a constant; everywhere else, and in FIPS 140-3 mode, it is
+// crypto/sha256.Sum256. Both give the same bytes (tested against
+// crypto/sha256, fuzzed, on every path).
 package secretid
 
 import "crypto/sha256"

@@ -2,9 +2,13 @@
 
 package secretid
 
+import "crypto/fips140"
+
 // accelerated is true when the CPU has the SHA extensions and the SSSE3
-// and SSE4.1 shuffles sum32 uses.
-var accelerated = hasSHANI()
+// and SSE4.1 shuffles sum32 uses, unless the program runs in FIPS 140-3
+// mode (GODEBUG=fips140=on): then every hash comes from Go's validated
+// module, crypto/sha256.
+var accelerated = hasSHANI() && !fips140.Enabled()
 
 func hasSHANI() bool {
 	maxLeaf, _, _, _ := cpuid(0, 0)
