@@ -109,19 +109,25 @@ func int8Value(b []byte) (int64, bool) {
 	return int64(binary.BigEndian.Uint64(b)), true
 }
 
-// pgEpochUnixMicro is 2000-01-01 UTC, where timestamptz's microseconds
-// count from, in microseconds since the Unix epoch.
-const pgEpochUnixMicro = 946_684_800_000_000
+// pgEpochUnix is 2000-01-01 UTC, where timestamptz's microseconds count
+// from, in seconds since the Unix epoch.
+const pgEpochUnix = 946_684_800
 
-// timestamptz decodes microseconds since 2000-01-01 UTC (not through a
-// time.Duration, which spans only 292 years); the infinities, never written
-// by this package, are refused, so Scan reports them.
+// timestamptz decodes microseconds since 2000-01-01 UTC, split into seconds
+// and microseconds first so that no sum overflows, up to PostgreSQL's
+// latest timestamp (not through a time.Duration either, which spans only
+// 292 years); the infinities, never written by this package, are refused,
+// so Scan reports them.
 func timestamptz(b []byte) (time.Time, bool) {
 	us, ok := int8Value(b)
 	if !ok || us == 1<<63-1 || us == -1<<63 {
 		return time.Time{}, false
 	}
-	return time.UnixMicro(us + pgEpochUnixMicro), true
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	return time.Unix(sec+pgEpochUnix, frac*1e3), true
 }
 
 // intervalValue decodes microseconds, days and months (NULL is zero: no

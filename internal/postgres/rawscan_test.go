@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"testing"
 	"time"
@@ -91,5 +92,34 @@ func sameRecord(t *testing.T, want, got *store.Record) {
 		require.Contains(t, ga, k)
 		require.JSONEq(t, string(a.Raw), string(ga[k].Raw), k)
 		require.True(t, a.ExpiresAt.Equal(ga[k].ExpiresAt), k)
+	}
+}
+
+// timestamptz reads the whole range PostgreSQL stores, before 2000 (a
+// negative count) and up to its latest year, 294276, where adding the
+// epoch offset in microseconds would overflow.
+func TestTimestamptzRange(t *testing.T) {
+	enc := func(us int64) []byte {
+		b := make([]byte, 8)
+		binary.BigEndian.PutUint64(b, uint64(us))
+		return b
+	}
+	for _, c := range []struct {
+		us   int64
+		want time.Time
+	}{
+		{0, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{-1, time.Date(1999, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+		{1_500_001, time.Date(2000, 1, 1, 0, 0, 1, 500001000, time.UTC)},
+		// 294276-12-31 23:59:59.999999 UTC, PostgreSQL's last timestamptz.
+		{9_223_371_331_199_999_999, time.Date(294276, 12, 31, 23, 59, 59, 999999000, time.UTC)},
+	} {
+		got, ok := timestamptz(enc(c.us))
+		require.True(t, ok, c.us)
+		require.True(t, got.Equal(c.want), "%d: %v, want %v", c.us, got, c.want)
+	}
+	for _, inf := range []int64{1<<63 - 1, -1 << 63} {
+		_, ok := timestamptz(enc(inf))
+		require.False(t, ok, "infinity goes to Scan")
 	}
 }
