@@ -150,8 +150,8 @@ func (b *progressBar) draw() {
 	if b.doing != "" {
 		line += "  " + b.doing
 	}
-	if len(line) > progressWidth {
-		line = line[:progressWidth]
+	if r := []rune(line); len(r) > progressWidth {
+		line = string(r[:progressWidth]) // by characters: %-*s pads by them too
 	}
 	fmt.Fprintf(os.Stderr, "\r%-*s", progressWidth, line)
 	b.shown = true
