@@ -16,6 +16,7 @@ import (
 // the commits of transactions that NOTIFY cluster-wide, so updates must not
 // NOTIFY in their own transaction; one announcing transaction per round trip
 // per node keeps that cost off the write path.
+//
 // Announcements are spaced by a gap that adapts to load. A node that has
 // not announced for the current gap sends at once, so a lone update reaches
 // other nodes in one round trip; a busy one gathers what arrives meanwhile,
@@ -27,6 +28,13 @@ import (
 // BenchmarkUpdateThroughput (16 workers, 3 nodes), against the same write
 // without any NOTIFY: a 4 ms bound kept 0.72-0.79 of its throughput, 6 ms
 // 0.84, 8 ms 0.87-0.90; past that the gain flattens while latency grows.
+//
+// The price: a node making updates faster than about one per maxFlushGap
+// (125 a second) for a while keeps the gap at its bound, and each of its
+// updates reaches the other nodes up to 8 ms later than it would alone.
+// That is a budget of at most 125 NOTIFYs a second per node, whatever the
+// load. Clients do not see it on their own requests: the version in their
+// token makes any node reload a copy older than what they wrote (C3).
 const (
 	minFlushGap = 500 * time.Microsecond
 	maxFlushGap = 8 * time.Millisecond
