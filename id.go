@@ -3,6 +3,7 @@ package pgsession
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 
@@ -83,11 +84,14 @@ func decodeSecret(token string, out *[secretSize]byte) bool {
 	}
 	t := token[:43]
 	var bad uint32
-	for g := range 10 { // 10 groups of 4 characters: 30 bytes
-		i, o := 4*g, 3*g
-		v := b64[0][t[i]] | b64[1][t[i+1]] | b64[2][t[i+2]] | b64[3][t[i+3]]
-		bad |= v
-		out[o], out[o+1], out[o+2] = byte(v>>16), byte(v>>8), byte(v)
+	for p := range 5 { // 5 pairs of 4-character groups: 30 bytes
+		i := 8 * p
+		hi := b64[0][t[i]] | b64[1][t[i+1]] | b64[2][t[i+2]] | b64[3][t[i+3]]
+		lo := b64[0][t[i+4]] | b64[1][t[i+5]] | b64[2][t[i+6]] | b64[3][t[i+7]]
+		bad |= hi | lo
+		// 6 bytes in one 8-byte store; the 2 extra bytes are overwritten
+		// by the next pair, or by the last 2 bytes below.
+		binary.BigEndian.PutUint64(out[6*p:], (uint64(hi)<<24|uint64(lo))<<16)
 	}
 	// 3 characters: 2 bytes; the last one's 2 unused bits land in bits 6-7.
 	v := b64[0][t[40]] | b64[1][t[41]] | b64[2][t[42]]
