@@ -346,7 +346,22 @@ func (b *Backend) Touch(ctx context.Context, touches []store.Touch, granularity 
 		ago[i] = touches[i].Ago.Microseconds()
 	}
 	_, err := b.pool.Exec(ctx, b.touchSQL, ids, ago, interval(granularity))
+	if isDeadlock(err) {
+		// The batch comes sorted by id, but the rows are locked in the
+		// order the plan reads them, and another transaction (a flush on
+		// another node, a user-wide delete) may hold some of them in
+		// another order. PostgreSQL then ends this statement alone; once
+		// at once almost always succeeds, and if not, the toucher keeps
+		// the touches for its next flush.
+		_, err = b.pool.Exec(ctx, b.touchSQL, ids, ago, interval(granularity))
+	}
 	return err
+}
+
+// isDeadlock reports PostgreSQL's deadlock_detected error.
+func isDeadlock(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "40P01"
 }
 
 // SweepBatch runs one step of the shared expiry sweep.
