@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +41,6 @@ type Listener struct {
 	AfterHeartbeat func()
 
 	seq        uint64        // heartbeat sequence; only the Run goroutine uses it
-	ownUpdates string        // payload prefix of this node's update announcements; set by handle
 	healthy    atomic.Bool   // LISTEN in place and the last probe answered
 	downSince  atomic.Int64  // unix nanoseconds when it went down; 0 while healthy
 	reconnects atomic.Uint64 // successful reconnects after the first connection
@@ -181,12 +179,6 @@ func (l *Listener) probe(ctx context.Context, conn *pgx.Conn) error {
 // logged and ignored (DESIGN L1): a foreign writer on the channel must not
 // take the node down.
 func (l *Listener) handle(payload string, seq uint64) bool {
-	if l.ownUpdates == "" {
-		l.ownUpdates = formatVersion + "|" + string(store.EventUpdated) + "|" + l.Node + "|"
-	}
-	if strings.HasPrefix(payload, l.ownUpdates) {
-		return false // our own announcement, not worth decoding: this node has the copies already
-	}
 	e, err := Decode(payload)
 	if err != nil {
 		l.Log.Warn("pgsession: ignoring notification", "channel", l.Channel, "err", err)
