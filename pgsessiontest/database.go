@@ -93,12 +93,19 @@ func Schema(tb testing.TB) string {
 // ends. tracer, if not nil, sees every query.
 func Pool(tb testing.TB, tracer pgx.QueryTracer) *pgxpool.Pool {
 	tb.Helper()
+	return PoolWith(tb, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = tracer })
+}
+
+// PoolWith is Pool with its configuration changed by configure before the
+// pool opens: a query mode, server settings (RuntimeParams), a tracer.
+func PoolWith(tb testing.TB, configure func(*pgxpool.Config)) *pgxpool.Pool {
+	tb.Helper()
 	cfg, err := pgxpool.ParseConfig(DatabaseURL())
 	if err != nil {
 		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
 	}
 	cfg.MaxConns = 8
-	cfg.ConnConfig.Tracer = tracer
+	configure(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -1,7 +1,6 @@
 package pgsessiontest
 
 import (
-	"context"
 	"net"
 	"strconv"
 	"testing"
@@ -17,26 +16,15 @@ import (
 // time out after 2 s, so a test of an outage does not hang.
 func ProxiedPool(tb testing.TB, tracer pgx.QueryTracer) (*pgxpool.Pool, *Proxy) {
 	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(DatabaseURL())
-	if err != nil {
-		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
-	}
-	proxy := NewProxy(tb, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
-	host, port, _ := net.SplitHostPort(proxy.Addr())
-	p, _ := strconv.Atoi(port)
-	cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(p)
-	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
-	cfg.ConnConfig.Fallbacks = nil
-	cfg.MaxConns = 8
-	if tracer != nil {
+	var proxy *Proxy
+	pool := PoolWith(tb, func(cfg *pgxpool.Config) {
+		proxy = NewProxy(tb, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+		host, port, _ := net.SplitHostPort(proxy.Addr())
+		p, _ := strconv.Atoi(port)
+		cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(p)
+		cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+		cfg.ConnConfig.Fallbacks = nil
 		cfg.ConnConfig.Tracer = tracer
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		tb.Fatalf("pgsessiontest: pool through proxy: %v", err)
-	}
-	tb.Cleanup(pool.Close)
+	})
 	return pool, proxy
 }

@@ -147,21 +147,13 @@ func readPathSCS(tb testing.TB, name string, store scs.Store, rt *pgsessiontest.
 func readPathPgxstore(tb testing.TB) *readPathVariant {
 	tb.Helper()
 	schema := pgsessiontest.Schema(tb)
-	cfg, err := pgxpool.ParseConfig(pgsessiontest.DatabaseURL())
-	if err != nil {
-		tb.Fatal(err)
-	}
 	rt := &pgsessiontest.RoundTrips{}
-	cfg.MaxConns = 8
-	cfg.ConnConfig.RuntimeParams["search_path"] = schema
-	cfg.ConnConfig.Tracer = rt
+	pool := pgsessiontest.PoolWith(tb, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["search_path"] = schema
+		cfg.ConnConfig.Tracer = rt
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(pool.Close)
 	// The table pgxstore's documentation asks for.
 	if _, err := pool.Exec(ctx, `CREATE TABLE sessions (
 		token TEXT PRIMARY KEY,

@@ -44,12 +44,9 @@ func TestDecodeRowMatchesScan(t *testing.T) {
 		Set: []store.AttrWrite{{Key: "flash", Raw: json.RawMessage(`"hi"`), TTL: time.Minute}}})
 	require.NoError(t, err)
 
-	simpleCfg, err := pgxpool.ParseConfig(pgsessiontest.DatabaseURL())
-	require.NoError(t, err)
-	simpleCfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
-	simple, err := pgxpool.NewWithConfig(ctx, simpleCfg)
-	require.NoError(t, err)
-	defer simple.Close()
+	simple := pgsessiontest.PoolWith(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	})
 	bs := New(simple, names, false)
 
 	for _, id := range []store.ID{full.ID, bare.ID} {

@@ -17,19 +17,14 @@ import (
 	"github.com/pgsession/pgsession/pgsessiontest"
 )
 
-// poolWith opens a pool whose connections run with the given settings.
-func poolWith(t *testing.T, params map[string]string, tracer pgx.QueryTracer) *pgxpool.Pool {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(pgsessiontest.DatabaseURL())
-	require.NoError(t, err)
-	for k, v := range params {
-		cfg.ConnConfig.RuntimeParams[k] = v
+// withSettings sets server settings on every connection of a pool.
+func withSettings(params map[string]string, tracer pgx.QueryTracer) func(*pgxpool.Config) {
+	return func(cfg *pgxpool.Config) {
+		for k, v := range params {
+			cfg.ConnConfig.RuntimeParams[k] = v
+		}
+		cfg.ConnConfig.Tracer = tracer
 	}
-	cfg.ConnConfig.Tracer = tracer
-	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
-	return pool
 }
 
 // touchOutcomes records, for each touch statement, whether PostgreSQL
@@ -65,8 +60,8 @@ func TestTouchRetriesADeadlock(t *testing.T) {
 	names, err := NewNames(pgsessiontest.Schema(t), "pgsession_")
 	require.NoError(t, err)
 	tr := &touchOutcomes{}
-	toucher := poolWith(t, map[string]string{"deadlock_timeout": "300ms"}, tr)
-	other := poolWith(t, map[string]string{"deadlock_timeout": "20s"}, nil)
+	toucher := pgsessiontest.PoolWith(t, withSettings(map[string]string{"deadlock_timeout": "300ms"}, tr))
+	other := pgsessiontest.PoolWith(t, withSettings(map[string]string{"deadlock_timeout": "20s"}, nil))
 	_, err = Migrate(ctx, toucher, names, LatestVersion(names), true)
 	require.NoError(t, err)
 	b := New(toucher, names, false)
