@@ -474,14 +474,7 @@ func (r *report) readTable() table {
 			"requests", "errors", "req/s vs scs", "note"},
 	}
 	for _, h := range r.httpRead {
-		vs := "-"
-		if h.lib != libSCS {
-			for _, o := range r.httpRead {
-				if o.lib == libSCS && o.workload == h.workload {
-					vs = ratio(h.reqPerS, o.reqPerS)
-				}
-			}
-		}
+		vs := reqPerSVsSCS(r.httpRead, h)
 		note := ""
 		if h.errors > 0 {
 			first := []rune(strings.ReplaceAll(h.firstErr, "|", "/"))

@@ -42,6 +42,20 @@ func (r *report) find(op, lib string) *opResult {
 	return nil
 }
 
+// reqPerSVsSCS is h's req/s over scs+pgxstore's in the same workload of
+// results, or "-" for scs itself or when scs did not run it.
+func reqPerSVsSCS(results []httpResult, h httpResult) string {
+	if h.lib == libSCS {
+		return "-"
+	}
+	for _, o := range results {
+		if o.lib == libSCS && o.workload == h.workload {
+			return ratio(h.reqPerS, o.reqPerS)
+		}
+	}
+	return "-"
+}
+
 func ratio(a, b float64) string {
 	if b == 0 {
 		return "-"
@@ -84,14 +98,7 @@ func (r *report) tables() []table {
 			"requests", "errors", "req/s vs scs"},
 	}
 	for _, h := range r.http {
-		vs := "-"
-		if h.lib != libSCS {
-			for _, o := range r.http {
-				if o.lib == libSCS && o.workload == h.workload {
-					vs = ratio(h.reqPerS, o.reqPerS)
-				}
-			}
-		}
+		vs := reqPerSVsSCS(r.http, h)
 		web.rows = append(web.rows, []string{h.workload, h.lib, fmt.Sprintf("%.0f", h.reqPerS), ms(h.p50), ms(h.p99),
 			fmt.Sprintf("%.1f", h.stmtsPer1kReads), fmt.Sprintf("%.1f", h.bgPer1kReads), fmt.Sprintf("%.1f", h.stmtsPer1kReqAll),
 			fmt.Sprint(h.requests), fmt.Sprint(h.errors), vs})
