@@ -2,8 +2,6 @@ package pgsession
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -164,9 +162,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.ListenerPingInterval, time.Second)
 	def(&cfg.ListenerPingTimeout, time.Second)
 	if cfg.NodeID == "" {
-		var b [8]byte
-		rand.Read(b[:])
-		cfg.NodeID = hex.EncodeToString(b[:])
+		cfg.NodeID = randomName()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

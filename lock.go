@@ -2,8 +2,6 @@ package pgsession
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -118,10 +116,8 @@ func (m *Manager) Lock(ctx context.Context, session ID, resource string, cfg *Lo
 	if resource == "" || len(resource) > 256 || !cleanText(resource) {
 		return nil, op(name, fmt.Errorf("%w: resource %q", ErrInvalidKey, resource))
 	}
-	var b [8]byte
-	rand.Read(b[:])
 	req := store.LockRequest{Session: store.ID(session), Resource: resource,
-		Owner: m.cfg.NodeID + "/" + hex.EncodeToString(b[:]), Lease: c.Lease}
+		Owner: m.cfg.NodeID + "/" + randomName(), Lease: c.Lease}
 	for attempt := 0; ; attempt++ {
 		start := mono()
 		grant, err := m.backend.AcquireLock(ctx, req)

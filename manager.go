@@ -22,7 +22,7 @@ import (
 // pending last-access writes are flushed and background goroutines stop.
 type Manager struct {
 	cfg      Config
-	instance string // random per Manager; see newInstanceID
+	instance string // a randomName per Manager, for what it must tell apart (see random_name.go)
 	limits   limits
 	backend  store.Backend
 	toucher  *toucher
@@ -176,7 +176,7 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 // newManager builds a Manager without its bus; the cache starts disabled
 // until the bus can deliver invalidations.
 func newManager(cfg Config, b store.Backend) (*Manager, error) {
-	m := &Manager{cfg: cfg, instance: newInstanceID(), limits: cfg.limits(), backend: b,
+	m := &Manager{cfg: cfg, instance: randomName(), limits: cfg.limits(), backend: b,
 		stop: make(chan struct{}), flights: map[ID]*flight{}}
 	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
 	m.toucher = newToucher(b, cfg)
