@@ -122,7 +122,7 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 	var s *Session
 	var err error
 	if o.forceRefresh {
-		s, err = m.loadOnce(ctx, id) // a query of its own: sent after the call began
+		s, _, err = m.loadOnce(ctx, id) // a query of its own: sent after the call began
 	} else {
 		s, err = m.load(ctx, id, o.minVersion)
 	}
@@ -167,7 +167,7 @@ func (m *Manager) load(ctx context.Context, id ID, minVersion int64) (*Session, 
 				}
 			}
 		} else {
-			s, err = m.loadOnce(ctx, id)
+			s, _, err = m.loadOnce(ctx, id)
 		}
 		if err != nil || s.rec.Version >= minVersion || !shared {
 			return s, err
@@ -177,22 +177,26 @@ func (m *Manager) load(ctx context.Context, id ID, minVersion int64) (*Session, 
 
 // flight is one database read of a session that concurrent Gets share.
 type flight struct {
-	done chan struct{} // closed when s and err are set
-	s    *Session
-	err  error
+	done      chan struct{} // closed when s, err and overtaken are set
+	s         *Session
+	err       error
+	overtaken bool // the cache refused s: something newer was seen meanwhile
 }
 
 // loadShared joins the read of id in progress, or starts one. It starts no
 // goroutine: the first caller reads, the others wait for it or for their own
-// context. If the reader's own context ended its read, a waiter reads again.
+// context. A waiter reads again on its own if the reader's context ended the
+// read, or if the cache refused the result as overtaken: the shared query
+// may have been sent before this node's own write returned (DESIGN C6).
 func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
 	m.flightMu.Lock()
 	if f := m.flights[id]; f != nil {
 		m.flightMu.Unlock()
 		select {
 		case <-f.done:
-			if f.err != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
-				return m.loadOnce(ctx, id)
+			if f.overtaken || f.err != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				s, _, err := m.loadOnce(ctx, id)
+				return s, err
 			}
 			return f.s, f.err
 		case <-ctx.Done():
@@ -202,7 +206,7 @@ func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
 	f := &flight{done: make(chan struct{})}
 	m.flights[id] = f
 	m.flightMu.Unlock()
-	f.s, f.err = m.loadOnce(ctx, id)
+	f.s, f.overtaken, f.err = m.loadOnce(ctx, id)
 	m.flightMu.Lock()
 	delete(m.flights, id)
 	m.flightMu.Unlock()
@@ -210,7 +214,9 @@ func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
 	return f.s, f.err
 }
 
-func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, error) {
+// loadOnce reads id from the database and offers the copy to the cache; it
+// reports whether the cache refused it as overtaken.
+func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, bool, error) {
 	var t cache.Ticket
 	if m.cache != nil {
 		t = m.cache.Begin(store.ID(id))
@@ -220,16 +226,17 @@ func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, error) {
 		if m.cache != nil {
 			m.cache.Abandon(t)
 		}
-		return nil, err
+		return nil, false, err
 	}
 	s := newSession(rec, "")
 	if f := m.hooks.afterLoad.Load(); f != nil {
 		(*f)(id)
 	}
+	overtaken := false
 	if m.cache != nil {
-		m.cache.Fill(t, s)
+		overtaken = m.cache.Fill(t, s) == cache.Overtaken
 	}
-	return s, nil
+	return s, overtaken, nil
 }
 
 // write runs a backend write whose result becomes the cached copy, guarded

@@ -108,27 +108,65 @@ func (c *Cache[V]) Begin(id store.ID) Ticket {
 	return t
 }
 
+// Outcome says what Fill did with a copy.
+type Outcome int
+
+const (
+	// Stored: the copy is cached, new or in place of an older or equal one
+	// (an equal version renews the entry's age: DESIGN C8).
+	Stored Outcome = iota
+	// Kept: a newer copy is cached already.
+	Kept
+	// Overtaken: an invalidation, a drop or a switch of the cache happened
+	// while the operation ran, so the copy may be older than what the node
+	// has seen since. A read that shared the operation must read again.
+	Overtaken
+	// Off: the cache is disabled and caches nothing.
+	Off
+)
+
 // Fill ends the operation and caches v unless, since Begin, the session was
 // invalidated past v's version, the cache was dropped or disabled, or a
-// newer copy is cached. It reports whether v was cached.
-func (c *Cache[V]) Fill(t Ticket, v V) bool {
+// newer copy is cached. Refused or not, v is a fact about the database:
+// every cached copy older than v goes, and operations still in flight on
+// the same id may no longer cache anything older (DESIGN C6), so a node
+// never serves a copy older than the result of its own write.
+func (c *Cache[V]) Fill(t Ticket, v V) Outcome {
 	ver := c.version(v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f := c.end(t)
-	if !c.enabled.Load() || t.epoch != c.epoch || ver < f.floor {
-		return false
+	if ver < f.floor {
+		return Overtaken // the invalidation that raised the floor removed older copies
 	}
-	f.floor = max(f.floor, ver) // older results still in flight are stale now
-	stored := false
+	f.floor = ver
+	if t.epoch != c.epoch {
+		c.dropOlder(t.id, ver)
+		return Overtaken
+	}
+	if !c.enabled.Load() {
+		c.dropOlder(t.id, ver)
+		return Off
+	}
+	out := Stored
 	c.o.Compute(t.id, func(old V, found bool) (V, otter.ComputeOp) {
-		if found && c.version(old) >= ver {
+		if found && c.version(old) > ver {
+			out = Kept
 			return old, otter.CancelOp
 		}
-		stored = true
 		return v, otter.WriteOp
 	})
-	return stored
+	return out
+}
+
+// dropOlder removes the cached copy of id if it is older than version.
+func (c *Cache[V]) dropOlder(id store.ID, version int64) {
+	c.o.ComputeIfPresent(id, func(old V) (V, otter.ComputeOp) {
+		if c.version(old) >= version {
+			return old, otter.CancelOp
+		}
+		return old, otter.InvalidateOp
+	})
 }
 
 // Abandon ends an operation that has nothing to cache.
@@ -157,12 +195,7 @@ func (c *Cache[V]) Invalidate(id store.ID, version int64) {
 		f.floor = max(f.floor, version)
 	}
 	c.mu.Unlock()
-	c.o.ComputeIfPresent(id, func(old V) (V, otter.ComputeOp) {
-		if c.version(old) >= version {
-			return old, otter.CancelOp
-		}
-		return old, otter.InvalidateOp
-	})
+	c.dropOlder(id, version)
 }
 
 // DropWhere removes every cached copy that match selects and refuses every
