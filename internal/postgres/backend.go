@@ -33,6 +33,7 @@ type Backend struct {
 	listSQL   string
 	pageSQL   string
 	renewSQL  string
+	renewLock string
 	touchSQL  string
 	sweepSQL  string
 	dropSQL   string
@@ -59,6 +60,7 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		listSQL:   names.Expand(sqlListUser),
 		pageSQL:   names.Expand(sqlPage),
 		renewSQL:  names.Expand(sqlRenew),
+		renewLock: names.Expand(sqlLockRenewUsers),
 		touchSQL:  names.Expand(sqlTouch),
 		sweepSQL:  names.Expand(sqlSweepBatch),
 		dropSQL:   sqlDropUserCache,
@@ -87,27 +89,42 @@ func (b *Backend) Close() {
 	}
 }
 
-// withUserLock runs one statement, preceded in the same pipeline (one round
-// trip, one implicit transaction) by the per-user advisory lock when a cap must
-// hold: the lock serializes creates for one user, and the statement after it
-// takes a fresh snapshot that sees every create committed before.
-func (b *Backend) withUserLock(ctx context.Context, lock bool, user string, sql string, args []any, scan func(pgx.Row) error) error {
-	if !lock {
+// withLock runs one statement preceded, in the same pipeline (one round
+// trip, one implicit transaction), by statements that take locks, in the
+// order given: the statement after them takes a fresh snapshot that sees
+// every write committed by the holders before.
+func (b *Backend) withLock(ctx context.Context, locks []lockStep, sql string, args []any, scan func(pgx.Row) error) error {
+	if len(locks) == 0 {
 		return scan(b.pool.QueryRow(ctx, sql, args...))
 	}
 	batch := &pgx.Batch{}
-	batch.Queue(sqlLockUser, b.names.LockClass(), user)
+	for _, l := range locks {
+		batch.Queue(l.sql, l.args...)
+	}
 	batch.Queue(sql, args...)
 	br := b.pool.SendBatch(ctx, batch)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return err
+	for range locks {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
 	}
 	err := scan(br.QueryRow())
 	if cerr := br.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// lockStep is the locking statement withLock sends first.
+type lockStep struct {
+	sql  string
+	args []any
+}
+
+// userLock is the lock of one user (see sqlLockUser).
+func (b *Backend) userLock(user string) []lockStep {
+	return []lockStep{{sql: sqlLockUser, args: []any{b.names.LockClass(), user}}}
 }
 
 // encodeAttrs writes attributes as one JSON object. The values are valid
@@ -163,7 +180,7 @@ func (b *Backend) Create(ctx context.Context, s store.NewSession) (*store.Record
 	var evicted [][]byte
 	var notes int
 	args = append(args, s.MaxPerUser, b.channel)
-	err := b.withUserLock(ctx, true, s.UserID, b.cappedSQL, args, func(row pgx.Row) error {
+	err := b.withLock(ctx, b.userLock(s.UserID), b.cappedSQL, args, func(row pgx.Row) error {
 		var err error
 		rec, err = scanRecord(row, &evicted, &notes)
 		return err
@@ -258,21 +275,24 @@ func (b *Backend) Delete(ctx context.Context, id store.ID) (bool, error) {
 	return n > 0, err
 }
 
-// DeleteUser removes all of a user's sessions but those in except.
+// DeleteUser removes all of a user's sessions but those in except, holding
+// the user's lock so no renewal of one of them can slip past (DESIGN W5).
 func (b *Backend) DeleteUser(ctx context.Context, userID string, except []store.ID) ([]store.ID, error) {
 	var raw [][]byte
 	var notes int
-	err := b.pool.QueryRow(ctx, b.delUser, userID, idsToBytes(except), b.channel).Scan(&raw, &notes)
+	err := b.withLock(ctx, b.userLock(userID), b.delUser, []any{userID, idsToBytes(except), b.channel},
+		func(row pgx.Row) error { return row.Scan(&raw, &notes) })
 	if err != nil {
 		return nil, err
 	}
 	return idsFromBytes(raw), nil
 }
 
-// DeleteAll removes every session.
+// DeleteAll removes every session, holding off renewals (see sqlLockAll).
 func (b *Backend) DeleteAll(ctx context.Context) (int, error) {
 	var n, notes int
-	err := b.pool.QueryRow(ctx, b.delAll, b.channel).Scan(&n, &notes)
+	err := b.withLock(ctx, []lockStep{{sql: sqlLockAll, args: []any{b.names.LockClass()}}}, b.delAll, []any{b.channel},
+		func(row pgx.Row) error { return row.Scan(&n, &notes) })
 	return n, err
 }
 
@@ -322,8 +342,13 @@ func (b *Backend) Renew(ctx context.Context, r store.Renewal) (*store.Record, []
 	var notes int
 	args := []any{r.OldID[:], r.NewID[:], r.SetUser, r.UserID, interval(r.Lifetime),
 		optionalInterval(r.IdleTimeout), r.MaxPerUser, r.UserAgent, r.IP, b.channel}
-	lock := r.SetUser && r.MaxPerUser > 0 && r.UserID != ""
-	err := b.withUserLock(ctx, lock, r.UserID, b.renewSQL, args, func(row pgx.Row) error {
+	capNewUser := r.SetUser && r.MaxPerUser > 0 && r.UserID != ""
+	class := b.names.LockClass()
+	locks := []lockStep{
+		{sql: sqlLockAllShared, args: []any{class}},
+		{sql: b.renewLock, args: []any{class, r.OldID[:], r.UserID, capNewUser}},
+	}
+	err := b.withLock(ctx, locks, b.renewSQL, args, func(row pgx.Row) error {
 		var err error
 		rec, err = scanRecord(row, &evicted, &notes)
 		return err

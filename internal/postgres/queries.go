@@ -14,7 +14,34 @@ const live = `(s.expires_at > now() AND (s.idle_timeout IS NULL OR s.last_seen_a
 
 const expired = `(s.expires_at <= now() OR (s.idle_timeout IS NOT NULL AND s.last_seen_at + s.idle_timeout <= now()))`
 
+// sqlLockUser takes a user's lock ($2) in the class $1 until commit. Every
+// write that must be ordered against other writes of one user takes it
+// first, in the same pipeline: capped creates (for the cap), user-wide
+// deletes and renewals (DESIGN W5). The statement after it takes a fresh
+// snapshot, so it sees every write that held the lock before.
 const sqlLockUser = `SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))`
+
+// sqlLockRenewUsers takes, in one order, the lock of the user who owns
+// session $2 and, when $4, the lock of user $3 (the new owner, for its
+// cap). Without the owner's lock a renewal racing a user-wide delete could
+// move a session the delete's snapshot saw to a new id it did not see, and
+// escape "log out everywhere". Anonymous sessions take no lock: nothing is
+// deleted user-wide for them, and one lock would serialize every log-in.
+const sqlLockRenewUsers = `SELECT pg_advisory_xact_lock($1::int, l.h) FROM (
+    SELECT DISTINCT hashtext(u.user_id) AS h FROM (
+        SELECT s.user_id FROM {{sessions}} s WHERE s.id = $2
+        UNION ALL SELECT $3::text WHERE $4::bool) u
+    WHERE u.user_id <> '' ORDER BY 1) l`
+
+// sqlLockAll is the schema-wide lock ($1 is the class): DeleteAll takes it
+// exclusive, every renewal shared and before its users' locks, so no
+// renewal moves a session past a DeleteAll that saw it (DESIGN W5), while
+// renewals never wait for each other on it. Key 0 may equal some user's
+// hashtext: that only makes DeleteAll wait for that user's writes too.
+const (
+	sqlLockAll       = `SELECT pg_advisory_xact_lock($1::int, 0)`
+	sqlLockAllShared = `SELECT pg_advisory_xact_lock_shared($1::int, 0)`
+)
 
 // notifyDeleted announces, inside the deleting transaction, every id that
 // src (a subquery with an id column) returns: 100 ids per notification, so
