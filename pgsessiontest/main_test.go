@@ -1,0 +1,5 @@
+package pgsessiontest
+
+import "testing"
+
+func TestMain(m *testing.M) { Main(m) }
