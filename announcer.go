@@ -83,8 +83,9 @@ func (a *announcer) signal() {
 }
 
 // run sends announcements until stop closes; a failed send is retried after
-// a pause, with whatever arrived meanwhile.
-func (a *announcer) run(stop <-chan struct{}) {
+// a pause, with whatever arrived meanwhile. ctx ends a send in progress when
+// the Manager closes (what it carried goes back to pending for Close).
+func (a *announcer) run(ctx context.Context, stop <-chan struct{}) {
 	var last time.Time
 	gap := minFlushGap
 	for {
@@ -101,11 +102,11 @@ func (a *announcer) run(stop <-chan struct{}) {
 			}
 		}
 		last = time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		n, err := a.flush(ctx)
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		n, err := a.flush(fctx)
 		cancel()
 		gap = nextFlushGap(gap, n)
-		if err != nil {
+		if err != nil && ctx.Err() == nil {
 			a.log("pgsession: announcing updates failed; other nodes may serve older copies until it succeeds", "err", err)
 			select {
 			case <-stop:

@@ -23,7 +23,7 @@ func TestAnnouncerCoalesces(t *testing.T) {
 	}, t.Logf)
 	stop := make(chan struct{})
 	done := make(chan struct{})
-	go func() { a.run(stop); close(done) }()
+	go func() { a.run(context.Background(), stop); close(done) }()
 
 	a.add(store.ID{1}, 1)
 	first := <-sent // in flight

@@ -224,10 +224,19 @@ func TestStalenessBoundWhileHealthy(t *testing.T) {
 
 // proxiedListener makes a node's listener connect through p.
 func proxiedListener(p *pgsessiontest.Proxy) func(context.Context) (*pgx.Conn, error) {
+	return namedProxiedListener(p, "")
+}
+
+// namedProxiedListener is proxiedListener with an application_name, to find
+// the connection in pg_stat_activity.
+func namedProxiedListener(p *pgsessiontest.Proxy, app string) func(context.Context) (*pgx.Conn, error) {
 	return func(ctx context.Context) (*pgx.Conn, error) {
 		cc, err := pgx.ParseConfig(pgsessiontest.DatabaseURL())
 		if err != nil {
 			return nil, err
+		}
+		if app != "" {
+			cc.RuntimeParams["application_name"] = app
 		}
 		host, port, _ := net.SplitHostPort(p.Addr())
 		n, _ := strconv.Atoi(port)
@@ -244,7 +253,7 @@ func TestBlackholedListenerIsNoticedAndNothingStaleIsServed(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	c := newCluster(t, "postgres")
-	proxy := pgsessiontest.NewProxy(t, "127.0.0.1:5432")
+	proxy := pgsessiontest.NewProxy(t, pgsessiontest.ServerAddr(t))
 	cfg := testConfig()
 	cfg.SkipUpdateNotify = true // so only the reconnect logic can save b
 	a := c.node(cfg)
@@ -282,20 +291,22 @@ func TestTerminatedListenerRecoversWithoutStaleReads(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	c := newCluster(t, "postgres")
-	proxy := pgsessiontest.NewProxy(t, "127.0.0.1:5432")
+	proxy := pgsessiontest.NewProxy(t, pgsessiontest.ServerAddr(t))
 	cfg := testConfig()
 	cfg.SkipUpdateNotify = true
 	a := c.node(cfg)
-	cfg.ListenerConnect = proxiedListener(proxy)
+	listenerName := "listener-b-" + c.schema
+	cfg.ListenerConnect = namedProxiedListener(proxy, listenerName)
 	b := c.node(cfg)
 	s, err := a.Create(ctx, "", map[string]any{"n": 1})
 	require.NoError(t, err)
 	require.Equal(t, int64(1), version(t, b, s.ID()))
 
-	proxy.Refuse() // no reconnect until we say so; also cuts the live connection
+	proxy.RefuseNew() // no reconnect until we say so
 	var killed int
-	_ = pgsessiontest.AdminPool(t).QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE application_name = $1`, pgsession.ListenerApplicationName(b)).Scan(&killed)
+	require.NoError(t, pgsessiontest.AdminPool(t).QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = $1`, listenerName).Scan(&killed))
+	require.Equal(t, 1, killed, "the server ended the listener's connection")
 	require.Eventually(t, func() bool { return b.Stats().CacheBypassed }, within, time.Millisecond)
 
 	_, err = a.Update(ctx, s.ID(), new(pgsession.Patch).Set("n", 2))

@@ -45,6 +45,12 @@ var (
 	// ErrSchemaVersion: with ManualMigrations, the database schema is not the
 	// version this code needs. Run the migrations (pgsession migrate up).
 	ErrSchemaVersion = errors.New("schema version mismatch")
+	// ErrOutcomeUnknown: an update was sent but its reply was lost (the
+	// connection broke, or the context ended while waiting): it may or may
+	// not have been applied. It wraps the cause. The node has dropped its
+	// copy and told the other nodes, so the next read shows which; if the
+	// update did commit, every node honours it within the fault bound.
+	ErrOutcomeUnknown = store.ErrOutcomeUnknown
 	// ErrClosed: the Manager was closed.
 	ErrClosed = errors.New("manager closed")
 )

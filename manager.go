@@ -2,6 +2,7 @@ package pgsession
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -38,10 +39,11 @@ type Manager struct {
 	lockWG sync.WaitGroup // lock heartbeats
 
 	closed    atomic.Bool
+	writes    writeGate     // updates in progress, which Close waits for
 	stop      chan struct{} // closed by Close: background loops end
 	bgCtx     context.Context
-	bgCancel  context.CancelFunc // cancels background work in flight on Close
-	wg        sync.WaitGroup     // background loops
+	bgCancel  context.CancelCauseFunc // cancels background work in flight on Close, with ErrClosed
+	wg        sync.WaitGroup          // background loops
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -110,7 +112,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 	m.bus = &postgresBus{listener: l, announcer: ann}
 	m.listener = l
 	m.goBackground(func() { l.Run(m.bgCtx, conn) })
-	m.goBackground(func() { ann.run(m.stop) })
+	m.goBackground(func() { ann.run(m.bgCtx, m.stop) })
 	m.startLoops()
 	return m, nil
 }
@@ -178,7 +180,7 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 func newManager(cfg Config, b store.Backend) (*Manager, error) {
 	m := &Manager{cfg: cfg, instance: randomName(), limits: cfg.limits(), backend: b,
 		stop: make(chan struct{}), flights: map[ID]*flight{}}
-	m.bgCtx, m.bgCancel = context.WithCancel(context.Background())
+	m.bgCtx, m.bgCancel = context.WithCancelCause(context.Background())
 	m.toucher = newToucher(b, cfg)
 	acquireCoarseClock() // released by Close
 	if cfg.CacheSize > 0 {
@@ -198,7 +200,7 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 // abandon releases what newManager took, for a constructor that fails
 // before the Manager is handed out.
 func (m *Manager) abandon() {
-	m.bgCancel()
+	m.bgCancel(ErrClosed)
 	if m.cache != nil {
 		m.cache.Close()
 	}
@@ -215,7 +217,7 @@ func (m *Manager) goBackground(f func()) {
 
 func (m *Manager) startLoops() {
 	if m.cfg.TouchInterval > 0 {
-		m.goBackground(func() { m.toucher.run(m.stop) })
+		m.goBackground(func() { m.toucher.run(m.bgCtx, m.stop) })
 	}
 	if m.cfg.SweepInterval > 0 {
 		m.goBackground(m.runJanitor)
@@ -225,31 +227,73 @@ func (m *Manager) startLoops() {
 // Config returns the configuration in effect, defaults filled in.
 func (m *Manager) Config() Config { return m.cfg }
 
-// Close flushes pending last-access writes (bounded by ctx), stops every
-// background goroutine and, if the Manager opened its pool, closes it. Calls
-// after the first return nil and do nothing.
+// Close waits for updates in progress, stops every background goroutine,
+// then sends what is pending: last-access writes and announcements of
+// updates. If the Manager opened its pool, it closes it. Close returns by
+// ctx's deadline, whatever the state of the database; what could not be
+// sent by then is reported in the error (announcements missed that way are
+// picked up by other nodes from the change log within the fault bound).
+// Calls after the first return nil and do nothing.
 func (m *Manager) Close(ctx context.Context) error {
-	m.closeOnce.Do(func() {
-		m.lockMu.Lock()
-		m.closed.Store(true)
-		m.lockMu.Unlock()
-		close(m.stop)
-		m.bgCancel() // ends every lock's context: their heartbeats stop
-		m.wg.Wait()
-		m.lockWG.Wait()
-		if err := m.toucher.flush(ctx); err != nil {
-			m.closeErr = fmt.Errorf("pgsession: close: flush touches: %w", err)
-		}
-		if err := m.bus.close(ctx); err != nil && m.closeErr == nil {
-			m.closeErr = fmt.Errorf("pgsession: close: announce updates: %w", err)
-		}
-		if m.cache != nil {
-			m.cache.Close()
-		}
-		releaseCoarseClock()
-		m.backend.Close()
-	})
+	m.closeOnce.Do(func() { m.closeErr = m.close(ctx) })
 	return m.closeErr
+}
+
+func (m *Manager) close(ctx context.Context) error {
+	m.lockMu.Lock()
+	m.closed.Store(true)
+	m.lockMu.Unlock()
+	var errs []error
+	if err := m.writes.close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("wait for updates in progress: %w", err))
+	}
+	close(m.stop)
+	m.bgCancel(ErrClosed) // ends every lock's context, and background work in flight
+	if err := waitBounded(ctx, &m.wg, &m.lockWG); err != nil {
+		errs = append(errs, fmt.Errorf("stop background work: %w", err))
+	}
+	if err := m.toucher.flush(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("flush touches: %w", err))
+	}
+	if err := m.bus.close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("announce updates: %w", err))
+	}
+	if m.cache != nil {
+		m.cache.Close()
+	}
+	releaseCoarseClock()
+	if err := closeBounded(ctx, m.backend.Close); err != nil {
+		errs = append(errs, fmt.Errorf("close pool: %w", err))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("pgsession: close: %w", errors.Join(errs...))
+}
+
+// waitBounded waits for the groups, or until ctx ends.
+func waitBounded(ctx context.Context, groups ...*sync.WaitGroup) error {
+	return closeBounded(ctx, func() {
+		for _, g := range groups {
+			g.Wait()
+		}
+	})
+}
+
+// closeBounded runs f and waits for it until ctx ends; f then finishes on
+// its own (a pool closing waits for connections the caller still uses).
+func closeBounded(ctx context.Context, f func()) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // op wraps an error with the operation's name; nil stays nil.

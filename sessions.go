@@ -266,9 +266,10 @@ func (m *Manager) write(id store.ID, do func() (*store.Record, error)) (*Session
 // meanwhile stays deleted (ErrNotFound): nothing is ever upserted.
 func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOption) (*Session, error) {
 	const name = "update"
-	if err := m.checkOpen(name); err != nil {
-		return nil, err
+	if !m.writes.enter() {
+		return nil, op(name, ErrClosed)
 	}
+	defer m.writes.leave()
 	var o updateOptions
 	for _, f := range opts {
 		f(&o)
@@ -293,6 +294,11 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 		return s, nil
 	case errors.Is(err, ErrNotFound):
 		m.invalidate(store.ID(id), cache.Deleted)
+	case errors.Is(err, ErrOutcomeUnknown):
+		// It may have committed at a version we do not know: no copy here
+		// or elsewhere may be trusted until read again.
+		m.invalidate(store.ID(id), unknownVersion)
+		m.bus.announce(store.ID(id), unknownVersion)
 	case errors.As(err, &conflict):
 		// Our copy, and maybe others', is older than the row.
 		m.invalidate(store.ID(id), conflict.Current)
@@ -302,6 +308,9 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	}
 	return nil, op(name, err)
 }
+
+// unknownVersion announces a change of unknown version: every copy is older.
+const unknownVersion = cache.Deleted
 
 // Delete ends a session (log out). Deleting a session that is already gone
 // is not an error.

@@ -56,7 +56,10 @@ func (t *toucher) forget(id store.ID) {
 	t.mu.Unlock()
 }
 
-func (t *toucher) run(stop <-chan struct{}) {
+// run flushes every interval until stop closes; ctx ends a flush in
+// progress when the Manager closes, so Close is not held up by a database
+// that does not answer (Close then flushes with its own deadline).
+func (t *toucher) run(ctx context.Context, stop <-chan struct{}) {
 	tick := time.NewTicker(t.interval)
 	defer tick.Stop()
 	for {
@@ -64,8 +67,8 @@ func (t *toucher) run(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-tick.C:
-			ctx, cancel := context.WithTimeout(context.Background(), max(t.interval, 5*time.Second))
-			if err := t.flush(ctx); err != nil {
+			fctx, cancel := context.WithTimeout(ctx, max(t.interval, 5*time.Second))
+			if err := t.flush(fctx); err != nil && ctx.Err() == nil {
 				t.log("pgsession: touch flush failed; will retry", "err", err)
 			}
 			cancel()

@@ -27,6 +27,17 @@ func DatabaseURL() string {
 	return DefaultDatabaseURL
 }
 
+// ServerAddr returns the host:port of the test database's server, to put a
+// Proxy in front of it.
+func ServerAddr(tb testing.TB) string {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(DatabaseURL())
+	if err != nil {
+		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
+	}
+	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
+}
+
 var shared struct {
 	mu   sync.Mutex
 	pool *pgxpool.Pool // guarded by mu; for schema setup and inspection

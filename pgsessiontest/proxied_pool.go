@@ -16,6 +16,13 @@ import (
 // time out after 2 s, so a test of an outage does not hang.
 func ProxiedPool(tb testing.TB, tracer pgx.QueryTracer) (*pgxpool.Pool, *Proxy) {
 	tb.Helper()
+	return ProxiedPoolWith(tb, func(cfg *pgxpool.Config) { cfg.ConnConfig.Tracer = tracer })
+}
+
+// ProxiedPoolWith is ProxiedPool with its configuration changed by
+// configure before the pool opens.
+func ProxiedPoolWith(tb testing.TB, configure func(*pgxpool.Config)) (*pgxpool.Pool, *Proxy) {
+	tb.Helper()
 	var proxy *Proxy
 	pool := PoolWith(tb, func(cfg *pgxpool.Config) {
 		proxy = NewProxy(tb, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
@@ -24,7 +31,7 @@ func ProxiedPool(tb testing.TB, tracer pgx.QueryTracer) (*pgxpool.Pool, *Proxy) 
 		cfg.ConnConfig.Host, cfg.ConnConfig.Port = host, uint16(p)
 		cfg.ConnConfig.ConnectTimeout = 2 * time.Second
 		cfg.ConnConfig.Fallbacks = nil
-		cfg.ConnConfig.Tracer = tracer
+		configure(cfg)
 	})
 	return pool, proxy
 }

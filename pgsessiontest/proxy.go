@@ -25,6 +25,7 @@ const (
 	modePass proxyMode = iota
 	modeBlackhole
 	modeRefuse
+	modeDropReplies
 )
 
 // NewProxy starts a proxy to target (host:port).
@@ -51,11 +52,20 @@ func (p *Proxy) Pass() { p.setMode(modePass) }
 // as a network that silently drops packets does.
 func (p *Proxy) Blackhole() { p.setMode(modeBlackhole) }
 
+// DropReplies delivers what clients send but nothing the server answers: a
+// write then commits while its caller waits for a reply that never comes.
+func (p *Proxy) DropReplies() { p.setMode(modeDropReplies) }
+
 // Refuse closes every open connection and each new one at once.
 func (p *Proxy) Refuse() {
-	p.setMode(modeRefuse)
+	p.RefuseNew()
 	p.Cut()
 }
+
+// RefuseNew closes each new connection at once and leaves open ones alone,
+// so a test can end a connection its own way (on the server, say) and keep
+// the client from reconnecting.
+func (p *Proxy) RefuseNew() { p.setMode(modeRefuse) }
 
 // Cut closes every open connection; new ones are served per the mode.
 func (p *Proxy) Cut() {
@@ -99,18 +109,19 @@ func (p *Proxy) accept() {
 		p.conns[c] = s
 		p.mu.Unlock()
 		p.wg.Add(2)
-		go p.pipe(c, s, c)
-		go p.pipe(s, c, c)
+		go p.pipe(c, s, c, false)
+		go p.pipe(s, c, c, true)
 	}
 }
 
-// pipe copies src to dst, dropping what it reads while black-holed.
-func (p *Proxy) pipe(src, dst net.Conn, client net.Conn) {
+// pipe copies src to dst, dropping what it reads while black-holed, or
+// while replies are dropped if this pipe carries them (toClient).
+func (p *Proxy) pipe(src, dst net.Conn, client net.Conn, toClient bool) {
 	defer p.wg.Done()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
-		if n > 0 && p.currentMode() != modeBlackhole {
+		if mode := p.currentMode(); n > 0 && mode != modeBlackhole && !(toClient && mode == modeDropReplies) {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				err = werr
 			}

@@ -240,7 +240,7 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 		rec, err := queryRecord(ctx, b.pool, b.leanSQL, p.ID[:], del, setJSON,
 			setKeys, touched, p.MaxAttributes)
 		if !errors.Is(err, pgx.ErrNoRows) {
-			return rec, err
+			return rec, uncertain(err)
 		}
 		// Refused or gone: the full statement below says which.
 	}
@@ -253,7 +253,7 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 		case errors.Is(err, pgx.ErrNoRows):
 			return nil, store.ErrNotFound
 		case err != nil:
-			return nil, err
+			return nil, uncertain(err)
 		case ok:
 			return rec, nil
 		case countAfter(rec, p) > p.MaxAttributes:

@@ -27,6 +27,9 @@ var (
 	ErrVersionConflict   = errors.New("session version conflict")
 	ErrTooManyAttributes = errors.New("too many attributes")
 	ErrExists            = errors.New("session already exists")
+	// ErrOutcomeUnknown wraps the error of a write that was sent but whose
+	// reply never came: it may or may not have committed.
+	ErrOutcomeUnknown = errors.New("outcome unknown: the write may have been applied")
 )
 
 // ConflictError is a version-check refusal that knows the current version.
