@@ -2,6 +2,7 @@ package pgsession
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,21 +61,60 @@ func (m *Manager) invalidate(id store.ID, version int64) {
 	}
 }
 
+// trust is what the cache's use depends on: a listener that hears every
+// announcement (DESIGN C1), and, where there is one, a change log read
+// recently enough to catch the announcements never sent (C7).
+type trust struct {
+	mu        sync.Mutex
+	listening bool // guarded by mu
+	stale     bool // guarded by mu; the change log has not been read for too long
+}
+
+// setTrust changes what the node knows and switches the cache to match:
+// off at once when either is lost; on again only after everything cached
+// is dropped, since what was missed meanwhile is not known.
+func (m *Manager) setTrust(change func(*trust)) {
+	m.trust.mu.Lock()
+	defer m.trust.mu.Unlock()
+	was := m.trust.listening && !m.trust.stale
+	change(&m.trust)
+	now := m.trust.listening && !m.trust.stale
+	if m.cache == nil || now == was {
+		return
+	}
+	if now {
+		m.cache.DropAll()
+	}
+	m.cache.SetEnabled(now)
+}
+
 // listenerUp runs once LISTEN is in place again: notifications sent while
 // the node was deaf are lost, so everything cached is dropped before the
-// cache serves again (DESIGN C1).
+// cache serves again (DESIGN C1), and the change log is read from where it
+// ends now (after a crash it starts over).
 func (m *Manager) listenerUp() {
-	if m.cache != nil {
-		m.cache.DropAll()
-		m.cache.SetEnabled(true)
+	if m.changes != nil && m.listener.Reconnects() > 0 {
+		m.changes.restart.Store(true)
 	}
+	m.setTrust(func(t *trust) { t.listening = true })
 }
 
 // listenerDown runs as soon as the listener is known lost: reads go to the
 // database from now on.
 func (m *Manager) listenerDown(error) {
-	if m.cache != nil {
-		m.cache.SetEnabled(false)
+	m.setTrust(func(t *trust) { t.listening = false })
+}
+
+// changeLogFresh runs after each attempt to read the change log.
+func (m *Manager) changeLogFresh(ok bool) {
+	m.setTrust(func(t *trust) { t.stale = !ok })
+}
+
+// applyChanges invalidates what the change log says changed; copies at or
+// past each version, this node's own writes among them, stay.
+func (m *Manager) applyChanges(rows []store.Change) {
+	for _, c := range rows {
+		m.invalidate(c.ID, c.Version)
 	}
 }
 

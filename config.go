@@ -73,9 +73,8 @@ type Config struct {
 	// CacheBytes bounds the cache's estimated memory. Defaults to 64 MiB.
 	CacheBytes int64
 	// CacheMaxAge is the longest a cached copy is served after it was read,
-	// whatever the notifications say: the safety net for an announcement
-	// lost with a node that died between commit and announce (DESIGN C4).
-	// Defaults to 1 minute.
+	// whatever the notifications and the change log say: the last safety
+	// net (DESIGN C4). Defaults to 1 minute.
 	CacheMaxAge time.Duration
 	// SkipUpdateNotify stops announcing attribute updates to other nodes.
 	// Deletions are always announced. Other nodes then serve an older copy
@@ -86,6 +85,17 @@ type Config struct {
 	// update is refused, so other nodes drop the stale copy that caused it.
 	// Defaults to false.
 	NotifyOnConflict bool
+
+	// ChangePollInterval is how often the node reads the change log, the
+	// durable record of every update, for updates whose announcement it
+	// never heard: the writer died after commit, lost the reply, or closed
+	// first. It bounds how long such an update can be served stale (DESIGN
+	// C7): about this interval plus one query, and if the log cannot be read
+	// for 3 intervals the node stops serving from its cache until it can.
+	// -1 turns the reading off on this node; such updates are then honoured
+	// only after CacheMaxAge. Defaults to 500 ms (two small queries a second
+	// per node when nothing changes).
+	ChangePollInterval time.Duration
 
 	// ListenerPingInterval is how long the listener connection may stay
 	// quiet before it is probed with a heartbeat. With ListenerPingTimeout it
@@ -159,6 +169,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.CacheBytes = 64 << 20
 	}
 	def(&cfg.CacheMaxAge, time.Minute)
+	def(&cfg.ChangePollInterval, 500*time.Millisecond)
 	def(&cfg.ListenerPingInterval, time.Second)
 	def(&cfg.ListenerPingTimeout, time.Second)
 	if cfg.NodeID == "" {
@@ -192,7 +203,7 @@ func (cfg Config) validate() error {
 		return bad("CacheSize must be positive, or -1 to disable the cache; CacheBytes positive")
 	case cfg.CacheMaxAge < 0, cfg.ListenerPingInterval < 0, cfg.ListenerPingTimeout < 0:
 		return bad("CacheMaxAge and listener intervals must be positive")
-	case cfg.TouchInterval < -1, cfg.TouchGranularity < 0, cfg.SweepInterval < -1:
+	case cfg.TouchInterval < -1, cfg.TouchGranularity < 0, cfg.SweepInterval < -1, cfg.ChangePollInterval < -1:
 		return bad("intervals must be positive, or -1 to disable")
 	case len(cfg.NodeID) > maxNodeIDLength || !cleanText(cfg.NodeID):
 		return bad("NodeID must be valid UTF-8 without NUL, at most %d bytes", maxNodeIDLength)

@@ -34,6 +34,8 @@ type Manager struct {
 	stats    counters
 	hooks    hooks
 	listener *notify.Listener // nil on memory
+	changes  *changeReader    // nil on memory, or when ChangePollInterval is -1
+	trust    trust
 
 	lockMu sync.Mutex     // orders lock registration against Close
 	lockWG sync.WaitGroup // lock heartbeats
@@ -103,6 +105,14 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		PingInterval: cfg.ListenerPingInterval, PingTimeout: cfg.ListenerPingTimeout,
 		OnEvent: m.onEvent, OnUp: m.listenerUp, OnDown: m.listenerDown, Log: cfg.Logger,
 	}
+	if cfg.ChangePollInterval > 0 {
+		m.changes = &changeReader{log: backend, interval: cfg.ChangePollInterval,
+			apply: m.applyChanges, fresh: m.changeLogFresh, warn: cfg.Logger.Warn}
+		if err := m.changes.start(ctx); err != nil {
+			m.abandon()
+			return nil, fmt.Errorf("pgsession: new: read the change log: %w", err)
+		}
+	}
 	conn, err := l.Dial(ctx)
 	if err != nil {
 		m.abandon()
@@ -113,6 +123,9 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 	m.listener = l
 	m.goBackground(func() { l.Run(m.bgCtx, conn) })
 	m.goBackground(func() { ann.run(m.bgCtx, m.stop) })
+	if m.changes != nil {
+		m.goBackground(func() { m.changes.run(m.bgCtx, m.stop) })
+	}
 	m.startLoops()
 	return m, nil
 }
@@ -168,9 +181,7 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.bus = newMemoryBus(st.s, m)
-	if m.cache != nil {
-		m.cache.SetEnabled(true) // in-process delivery cannot be missed
-	}
+	m.setTrust(func(t *trust) { t.listening = true }) // in-process delivery cannot be missed
 	m.startLoops()
 	return m, nil
 }

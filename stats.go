@@ -23,8 +23,13 @@ type Stats struct {
 	// updates: on PostgreSQL one statement each, carrying every update made
 	// since the previous one, so under load there are fewer than updates.
 	Announcements uint64
-	// CacheBypassed is true while the listener is down: reads go to the
-	// database because the node could miss invalidations.
+	// ChangeLogReads counts the reads of the change log, and
+	// ChangeLogRows the rows they returned: updates this node learnt of
+	// there (most of them also announced; see Config.ChangePollInterval).
+	ChangeLogReads, ChangeLogRows uint64
+	// CacheBypassed is true while the listener is down or the change log
+	// cannot be read: reads go to the database because the node could miss
+	// invalidations.
 	CacheBypassed bool
 	// ListenerDownFor is how long the listener has been down (0 while it is
 	// healthy).
@@ -63,6 +68,9 @@ func (m *Manager) Stats() Stats {
 		Reconnects:      m.bus.reconnects(),
 		Announcements:   m.bus.announcements(),
 		ListenerDownFor: m.bus.downFor(),
+	}
+	if m.changes != nil {
+		s.ChangeLogReads, s.ChangeLogRows = m.changes.reads.Load(), m.changes.rows.Load()
 	}
 	if m.cache != nil {
 		s.CacheEntries = m.cache.Len()

@@ -34,11 +34,13 @@ type Backend struct {
 	pageSQL   string
 	renewSQL  string
 	renewLock string
-	touchSQL  string
-	sweepSQL  string
-	dropSQL   string
-	annSQL    string
-	lockSQL   lockQueries
+
+	changesSQL, changesStartSQL, pruneSQL string
+	touchSQL                              string
+	sweepSQL                              string
+	dropSQL                               string
+	annSQL                                string
+	lockSQL                               lockQueries
 }
 
 type lockQueries struct{ acquire, extend, release, list, guard string }
@@ -61,10 +63,14 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		pageSQL:   names.Expand(sqlPage),
 		renewSQL:  names.Expand(sqlRenew),
 		renewLock: names.Expand(sqlLockRenewUsers),
-		touchSQL:  names.Expand(sqlTouch),
-		sweepSQL:  names.Expand(sqlSweepBatch),
-		dropSQL:   sqlDropUserCache,
-		annSQL:    sqlAnnounce,
+
+		changesSQL:      names.Expand(sqlChangesSince),
+		changesStartSQL: names.Expand(sqlChangesStart),
+		pruneSQL:        names.Expand(sqlPruneChanges),
+		touchSQL:        names.Expand(sqlTouch),
+		sweepSQL:        names.Expand(sqlSweepBatch),
+		dropSQL:         sqlDropUserCache,
+		annSQL:          sqlAnnounce,
 		lockSQL: lockQueries{
 			acquire: names.Expand(sqlAcquireLock), extend: names.Expand(sqlExtendLock),
 			release: names.Expand(sqlReleaseLock), list: names.Expand(sqlListLocks),

@@ -95,6 +95,10 @@ func keyVersions(keys string) string {
 	return `jsonb_object(` + keys + `::text[], array_fill((s.version + 1)::text, ARRAY[cardinality(` + keys + `::text[])]))`
 }
 
+// logChanges records every row of upd (an update's RETURNING) in the change
+// log, in the update's own statement and so its own commit (DESIGN C7).
+const logChanges = `INSERT INTO {{changes}} (id, version) SELECT upd.id, upd.version FROM upd`
+
 // sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
 // of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
 // from now), records the new version against every key touched ($10), and
@@ -115,7 +119,7 @@ var sqlUpdate = `WITH upd AS (
     WHERE s.id = $1 AND ` + live + ` AND ($7::bigint = 0 OR s.version = $7) AND ` + keysUnchanged + `
         AND (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $8
     RETURNING ` + cols + `
-)
+), logged AS (` + logChanges + `)
 SELECT upd.*, now(), true, true FROM upd
 UNION ALL
 SELECT ` + cols + `, now(), false, ` + keysUnchanged + ` FROM {{sessions}} s
@@ -126,7 +130,7 @@ WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 // arithmetic) and counts attributes only when the patch adds a key the row
 // lacks. When it updates nothing, sqlUpdate runs to say why (a second round
 // trip, on refusals only).
-var sqlUpdateLean = `UPDATE {{sessions}} s SET
+var sqlUpdateLean = `WITH upd AS (UPDATE {{sessions}} s SET
         attrs = (s.attrs - $2::text[]) || $3::jsonb,
         attr_expiry = CASE WHEN s.attr_expiry = '{}' THEN s.attr_expiry
             ELSE s.attr_expiry - $2::text[] - $4::text[] END,
@@ -135,7 +139,9 @@ var sqlUpdateLean = `UPDATE {{sessions}} s SET
         updated_at = now()
     WHERE s.id = $1 AND ` + live + `
         AND (s.attrs ?& $4::text[] OR (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $6)
-    RETURNING ` + cols + `, now()`
+    RETURNING ` + cols + `
+), logged AS (` + logChanges + `)
+SELECT upd.*, now() FROM upd`
 
 // The deletes announce themselves inside their own transaction ($N is the
 // channel): revocations are where reliability matters most (DESIGN W3).
@@ -224,3 +230,26 @@ const sqlSweepBatch = `WITH st AS (
 )
 SELECT EXISTS (SELECT 1 FROM adv), (SELECT count(*) FROM chunk), (SELECT count(*) FROM del),
     (SELECT count(*) FROM trim)`
+
+// sqlChangesSince reads the change log past a reader's position: the rows
+// after $1, and the rows $2 it found missing before (sequence numbers taken
+// by updates that had not committed yet), in order, at most $3.
+const sqlChangesSince = `SELECT c.seq, c.id, c.version FROM {{changes}} c
+WHERE c.seq > $1 OR c.seq = ANY($2::bigint[]) ORDER BY c.seq LIMIT $3`
+
+// sqlChangesStart is where a reader starts: past every row older than $1,
+// so the rows of updates that may still have been committing are read.
+// After a crash empties the log it is 0.
+const sqlChangesStart = `SELECT coalesce(max(c.seq), 0) FROM {{changes}} c WHERE c.at < now() - $1::interval`
+
+// sqlPruneChanges deletes log rows older than $2, at most once per $1
+// across the nodes (the 'changes' maintenance lease), and says how many.
+const sqlPruneChanges = `WITH claim AS (
+    UPDATE {{maintenance}} m SET lease_until = now() + $1::interval
+    WHERE m.name = 'changes' AND m.lease_until <= now()
+    RETURNING 1
+), gone AS (
+    DELETE FROM {{changes}} c WHERE c.at < now() - $2::interval AND EXISTS (SELECT 1 FROM claim)
+    RETURNING 1
+)
+SELECT count(*) FROM gone`

@@ -1,0 +1,131 @@
+package pgsession
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+// The change log's timing (DESIGN C7).
+const (
+	// changeLag is how long an update may take between taking its sequence
+	// number and committing before a reader stops waiting for it; a reader
+	// that starts, or starts again after a reconnect, re-reads this much.
+	changeLag = 10 * time.Second
+	// changeRetention is how long log rows are kept: well past the lag, so
+	// no reader that is still trusted can miss a row before it is read.
+	changeRetention = time.Minute
+	// changePruneEvery is how often, across the nodes, old rows are deleted.
+	changePruneEvery = 30 * time.Second
+	// changeBatch is the most rows one read returns; a full batch is
+	// followed by another read at once.
+	changeBatch = 5000
+	// changeStaleAfter is how many intervals without a successful read make
+	// the node stop serving from its cache.
+	changeStaleAfter = 3
+)
+
+// changeReader reads the change log every interval and invalidates what it
+// finds, so an update whose announcement never came reaches this node
+// within about one interval. While it cannot read for changeStaleAfter
+// intervals, it tells the node to stop trusting its cache.
+type changeReader struct {
+	log      store.ChangeLog
+	interval time.Duration
+	apply    func([]store.Change)
+	fresh    func(bool) // whether reads are keeping up
+	warn     func(msg string, args ...any)
+
+	restart   atomic.Bool // start again from the log's current end: set after a reconnect
+	cursor    changeCursor
+	lastRead  time.Time
+	lastPrune time.Time
+	reads     atomic.Uint64
+	rows      atomic.Uint64
+}
+
+// start places the cursor and reads once, so the node trusts its cache from
+// the first request.
+func (r *changeReader) start(ctx context.Context) error {
+	if err := r.place(ctx); err != nil {
+		return err
+	}
+	return r.read(ctx)
+}
+
+func (r *changeReader) place(ctx context.Context) error {
+	seq, err := r.log.ChangesStart(ctx, changeLag)
+	if err != nil {
+		return err
+	}
+	r.cursor.reset(seq)
+	return nil
+}
+
+// read reads every row past the cursor and applies it.
+func (r *changeReader) read(ctx context.Context) error {
+	for {
+		rows, err := r.log.ChangesSince(ctx, r.cursor.high, r.cursor.missingList(), changeBatch)
+		if err != nil {
+			return err
+		}
+		r.reads.Add(1)
+		r.rows.Add(uint64(len(rows)))
+		if len(rows) > 0 {
+			r.apply(rows)
+		}
+		r.cursor.advance(rows, time.Now(), changeLag)
+		if len(rows) < changeBatch {
+			r.lastRead = time.Now()
+			return nil
+		}
+	}
+}
+
+// run reads every interval until stop closes.
+func (r *changeReader) run(ctx context.Context, stop <-chan struct{}) {
+	tick := time.NewTicker(r.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*r.interval)
+		err := r.step(rctx)
+		cancel()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err == nil:
+			r.fresh(true)
+		case time.Since(r.lastRead) > changeStaleAfter*r.interval:
+			r.fresh(false)
+			r.warn("pgsession: cannot read the change log; serving from the database until it can", "err", err)
+		}
+	}
+}
+
+// step reads once (placing the cursor first after a reconnect), then prunes
+// when due.
+func (r *changeReader) step(ctx context.Context) error {
+	if r.restart.Swap(false) {
+		if err := r.place(ctx); err != nil {
+			r.restart.Store(true)
+			return err
+		}
+	}
+	if err := r.read(ctx); err != nil {
+		return err
+	}
+	if time.Since(r.lastPrune) >= changePruneEvery {
+		r.lastPrune = time.Now()
+		if _, err := r.log.PruneChanges(ctx, changePruneEvery, changeRetention); err != nil {
+			r.warn("pgsession: pruning the change log failed", "err", err)
+		}
+	}
+	return nil
+}

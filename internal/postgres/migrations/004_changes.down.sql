@@ -1,0 +1,2 @@
+DELETE FROM {{maintenance}} WHERE name = 'changes';
+DROP TABLE IF EXISTS {{changes}};
