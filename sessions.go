@@ -288,6 +288,9 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	var conflict *store.ConflictError
 	switch {
 	case err == nil:
+		if f := m.hooks.beforeAnnounce.Load(); f != nil {
+			(*f)(id, s.rec.Version)
+		}
 		if !o.noNotify && !m.cfg.SkipUpdateNotify {
 			m.bus.announce(store.ID(id), s.rec.Version)
 		}

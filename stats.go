@@ -83,4 +83,6 @@ func (m *Manager) Stats() Stats {
 type hooks struct {
 	afterLoad  atomic.Pointer[func(id ID)]         // a Get read the database and is about to fill the cache
 	afterEvent atomic.Pointer[func(e store.Event)] // an invalidation was applied
+	// beforeAnnounce: an update committed and is about to be announced
+	beforeAnnounce atomic.Pointer[func(id ID, version int64)]
 }
