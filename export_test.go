@@ -20,7 +20,9 @@ func SetAfterEventHook(m *Manager, f func(kind byte)) {
 
 // SetBeforeAnnounceHook runs f after an update committed and before it is
 // announced (a test can kill the process there).
-func SetBeforeAnnounceHook(m *Manager, f func(id ID, version int64)) { m.hooks.beforeAnnounce.Store(&f) }
+func SetBeforeAnnounceHook(m *Manager, f func(id ID, version int64)) {
+	m.hooks.beforeAnnounce.Store(&f)
+}
 
 // ListenChannel returns the node's LISTEN/NOTIFY channel.
 func ListenChannel(m *Manager) string { return m.listener.Channel }
