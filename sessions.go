@@ -206,10 +206,15 @@ func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
 	f := &flight{done: make(chan struct{})}
 	m.flights[id] = f
 	m.flightMu.Unlock()
-	f.s, f.overtaken, f.err = m.loadOnce(ctx, id)
-	m.flightMu.Lock()
-	delete(m.flights, id)
-	m.flightMu.Unlock()
+	// The flight leaves the table before its copy is offered to the cache:
+	// a Get that begins after that, perhaps after this node's own write or
+	// delete whose effect the offer no longer sees, reads on its own.
+	leave := func() {
+		m.flightMu.Lock()
+		delete(m.flights, id)
+		m.flightMu.Unlock()
+	}
+	f.s, f.overtaken, f.err = m.loadThen(ctx, id, leave)
 	close(f.done)
 	return f.s, f.err
 }
@@ -217,11 +222,18 @@ func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
 // loadOnce reads id from the database and offers the copy to the cache; it
 // reports whether the cache refused it as overtaken.
 func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, bool, error) {
+	return m.loadThen(ctx, id, func() {})
+}
+
+// loadThen is loadOnce that runs beforeFill between the read and the offer
+// to the cache, whatever the read's outcome.
+func (m *Manager) loadThen(ctx context.Context, id ID, beforeFill func()) (*Session, bool, error) {
 	var t cache.Ticket
 	if m.cache != nil {
 		t = m.cache.Begin(store.ID(id))
 	}
 	rec, err := m.backend.Get(ctx, store.ID(id))
+	beforeFill()
 	if err != nil {
 		if m.cache != nil {
 			m.cache.Abandon(t)
