@@ -124,3 +124,68 @@ func waitForWaiters(t *testing.T, app string, n int) {
 	}
 	t.Fatal(errors.New("statements did not start waiting for the lock"))
 }
+
+// A user-wide delete and a touch flush that want the same rows never
+// deadlock: both lock in id order. Before, the delete locked in the order of
+// its index (creation time) and the flush in id order; with a session
+// created later but with a smaller id, each held the row the other needed
+// and PostgreSQL ended the delete after a second with a deadlock error.
+func TestLogOutEverywhereAndTouchesNeverDeadlock(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c := newCluster(t, "postgres")
+	app := c.schema
+	// Index scans, as on a table of real size: the delete then walks the
+	// user's index in creation order. Should a deadlock form, the delete's
+	// side notices it first and is the one PostgreSQL ends.
+	named := func(deadlockTimeout string) func(cfg *pgxpool.Config) {
+		return func(cfg *pgxpool.Config) {
+			cfg.ConnConfig.RuntimeParams["application_name"] = app
+			cfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
+			cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = deadlockTimeout
+		}
+	}
+	touchCfg := withSchema(testConfig(), c.schema)
+	touchCfg.TouchInterval, touchCfg.TouchGranularity = 10*time.Minute, time.Millisecond // flushed by Close
+	toucher, err := pgsession.New(ctx, pgsessiontest.PoolWith(t, named("10s")), touchCfg)
+	require.NoError(t, err)
+	deleter, err := pgsession.New(ctx, pgsessiontest.PoolWith(t, named("100ms")), withSchema(testConfig(), c.schema))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, deleter.Close(context.Background())) })
+
+	// older has the larger id: creation order and id order disagree.
+	var older, newer *pgsession.Session
+	for newer == nil {
+		first, err := deleter.Create(ctx, "alice", nil)
+		require.NoError(t, err)
+		second, err := deleter.Create(ctx, "alice", nil)
+		require.NoError(t, err)
+		a, b := first.ID(), second.ID()
+		if string(b[:]) < string(a[:]) {
+			older, newer = first, second
+		}
+	}
+	for _, s := range []*pgsession.Session{older, newer} {
+		_, err := toucher.Get(ctx, s.Token()) // a touch of each is pending
+		require.NoError(t, err)
+	}
+
+	tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	id := newer.ID()
+	_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR UPDATE", id[:])
+	require.NoError(t, err)
+	flushed := make(chan error, 1)
+	go func() { flushed <- toucher.Close(ctx) }() // the flush waits for newer
+	waitForWaiters(t, app, 1)
+	deleted := make(chan error, 1)
+	go func() {
+		_, err := deleter.DeleteUser(ctx, "alice")
+		deleted <- err
+	}()
+	waitForWaiters(t, app, 2)
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, <-deleted, "log out everywhere")
+	require.NoError(t, <-flushed, "the touch flush")
+}

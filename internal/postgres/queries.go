@@ -148,15 +148,26 @@ SELECT upd.*, now() FROM upd`
 var sqlDelete = `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id)
 SELECT (SELECT count(*) FROM d), ` + notifyDeleted(`d src`, `$2`)
 
-// sqlDeleteUser announces the user, not each id: one small payload however
+// sqlDeleteUser locks the user's rows in id order, as touches do, so the two
+// never wait for each other in a cycle (PostgreSQL would end one with a
+// deadlock error after a second), then deletes them. It announces the user, not each id: one small payload however
 // many sessions the user had; nodes drop that user's cached copies.
-const sqlDeleteUser = `WITH d AS (
-    DELETE FROM {{sessions}} WHERE user_id = $1 AND user_id <> '' AND id <> ALL($2::bytea[]) RETURNING id
+const sqlDeleteUser = `WITH victims AS (
+    SELECT s.id FROM {{sessions}} s
+    WHERE s.user_id = $1 AND s.user_id <> '' AND s.id <> ALL($2::bytea[])
+    ORDER BY s.id FOR UPDATE
+), d AS (
+    DELETE FROM {{sessions}} s USING victims v WHERE s.id = v.id RETURNING s.id
 )
 SELECT ARRAY(SELECT id FROM d),
     (SELECT count(*) FROM (SELECT pg_notify($3, '1|U|' || $1::text) WHERE EXISTS (SELECT 1 FROM d)) n)`
 
-const sqlDeleteAll = `WITH d AS (DELETE FROM {{sessions}} RETURNING 1)
+// sqlDeleteAll deletes every row, locked in id order first (see sqlTouch).
+const sqlDeleteAll = `WITH victims AS (
+    SELECT s.id FROM {{sessions}} s ORDER BY s.id FOR UPDATE
+), d AS (
+    DELETE FROM {{sessions}} s USING victims v WHERE s.id = v.id RETURNING 1
+)
 SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM (SELECT pg_notify($1, '1|A')) n)`
 
 // sqlDropUserCache asks every node to forget a user's cached sessions.
@@ -192,9 +203,16 @@ SELECT ins.*, now(), ARRAY(SELECT id FROM evict),
 // sqlTouch records last access for many sessions at once (DESIGN M1): the
 // time is the database clock minus how long ago the node saw the request,
 // it only moves forward, skips rows touched within the granularity $3, and
-// never brings an expired session back.
-const sqlTouch = `UPDATE {{sessions}} s SET last_seen_at = now() - x.ago_us * interval '1 microsecond'
-FROM unnest($1::bytea[], $2::bigint[]) AS x(id, ago_us)
+// never brings an expired session back. It locks its rows in id order
+// first: two nodes' flushes, and user-wide deletes, which lock in the same
+// order, then never deadlock.
+const sqlTouch = `WITH x AS (
+    SELECT * FROM unnest($1::bytea[], $2::bigint[]) AS x(id, ago_us)
+), locked AS (
+    SELECT s.id FROM {{sessions}} s JOIN x ON x.id = s.id ORDER BY s.id FOR NO KEY UPDATE OF s
+)
+UPDATE {{sessions}} s SET last_seen_at = now() - x.ago_us * interval '1 microsecond'
+FROM x JOIN locked l ON l.id = x.id
 WHERE s.id = x.id AND s.last_seen_at < now() - x.ago_us * interval '1 microsecond' - $3::interval AND ` + live
 
 // sqlSweepBatch deletes the expired rows among the next $2 ids after the
