@@ -108,10 +108,7 @@ func newChangeLogEnv(b *testing.B) *changeLogEnv {
 func (c *changeLogEnv) writes(b *testing.B) {
 	ctx := c.ctx
 	libSQL := pgsession.LeanUpdateSQL(c.nodes[0])
-	bare, err := bareLeanUpdate(libSQL)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bare := pgsession.BareLeanUpdateSQL(c.nodes[0])
 	leanSQL := bare + `, now()`
 	logSQL := func(table string) string {
 		return `WITH u AS (` + bare + `), c AS (INSERT INTO ` + table + ` (id, version) SELECT u.id, u.version FROM u)
@@ -365,32 +362,6 @@ func (c *changeLogEnv) reads(b *testing.B) {
 		}
 	}
 	b.Log(strings.TrimSuffix(report.String(), "\n"))
-}
-
-// bareLeanUpdate returns the UPDATE of the library's lean statement without
-// anything around it, its RETURNING list ending at the session's columns:
-// the statement is either that UPDATE with ", now()" appended, or that
-// UPDATE in a CTE (when the library logs its changes).
-func bareLeanUpdate(lean string) (string, error) {
-	start := strings.Index(lean, "UPDATE ")
-	if start < 0 {
-		return "", fmt.Errorf("no UPDATE in the lean statement: %s", lean)
-	}
-	ret := strings.Index(lean[start:], "RETURNING ")
-	if ret < 0 {
-		return "", fmt.Errorf("no RETURNING in the lean statement: %s", lean)
-	}
-	ret += start
-	end := -1
-	for _, stop := range []string{", now()", ")"} {
-		if i := strings.Index(lean[ret:], stop); i >= 0 && (end < 0 || ret+i < end) {
-			end = ret + i
-		}
-	}
-	if end < 0 {
-		return "", fmt.Errorf("cannot find the end of the RETURNING list: %s", lean)
-	}
-	return strings.TrimSpace(lean[start:end]), nil
 }
 
 // phaseOps is throughputEnv.phase returning the number of operations and

@@ -37,3 +37,9 @@ func MemoryAttrCount(st *MemoryStore, id ID) int { return st.s.AttrCount(store.I
 // LeanUpdateSQL returns the statement a plain Update sends on a PostgreSQL
 // node (see postgres.Backend.LeanUpdateSQL for its parameters).
 func LeanUpdateSQL(m *Manager) string { return m.backend.(*postgres.Backend).LeanUpdateSQL() }
+
+// BareLeanUpdateSQL returns the UPDATE of that statement alone, without the
+// change log (see postgres.Backend.BareLeanUpdateSQL).
+func BareLeanUpdateSQL(m *Manager) string {
+	return m.backend.(*postgres.Backend).BareLeanUpdateSQL()
+}

@@ -85,6 +85,11 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 // attribute limit.
 func (b *Backend) LeanUpdateSQL() string { return b.leanSQL }
 
+// BareLeanUpdateSQL is the UPDATE of a plain update alone, RETURNING the
+// session's columns, without the change log's INSERT around it: the
+// baseline of benchmarks that measure what the change log costs.
+func (b *Backend) BareLeanUpdateSQL() string { return b.names.Expand(leanUpdate) }
+
 // Pool returns the pool the backend uses.
 func (b *Backend) Pool() *pgxpool.Pool { return b.pool }
 

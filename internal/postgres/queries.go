@@ -125,12 +125,12 @@ UNION ALL
 SELECT ` + cols + `, now(), false, ` + keysUnchanged + ` FROM {{sessions}} s
 WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 
-// sqlUpdateLean is the common update: no version or key check, no TTL, no
+// leanUpdate is the common update: no version or key check, no TTL, no
 // new deadline. It skips what those need (the refusal diagnosis, the expiry
 // arithmetic) and counts attributes only when the patch adds a key the row
 // lacks. When it updates nothing, sqlUpdate runs to say why (a second round
 // trip, on refusals only).
-var sqlUpdateLean = `WITH upd AS (UPDATE {{sessions}} s SET
+var leanUpdate = `UPDATE {{sessions}} s SET
         attrs = (s.attrs - $2::text[]) || $3::jsonb,
         attr_expiry = CASE WHEN s.attr_expiry = '{}' THEN s.attr_expiry
             ELSE s.attr_expiry - $2::text[] - $4::text[] END,
@@ -139,8 +139,10 @@ var sqlUpdateLean = `WITH upd AS (UPDATE {{sessions}} s SET
         updated_at = now()
     WHERE s.id = $1 AND ` + live + `
         AND (s.attrs ?& $4::text[] OR (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $6)
-    RETURNING ` + cols + `
-), logged AS (` + logChanges + `)
+    RETURNING ` + cols
+
+// sqlUpdateLean is leanUpdate with its change logged.
+var sqlUpdateLean = `WITH upd AS (` + leanUpdate + `), logged AS (` + logChanges + `)
 SELECT upd.*, now() FROM upd`
 
 // The deletes announce themselves inside their own transaction ($N is the
