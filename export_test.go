@@ -43,3 +43,8 @@ func LeanUpdateSQL(m *Manager) string { return m.backend.(*postgres.Backend).Lea
 func BareLeanUpdateSQL(m *Manager) string {
 	return m.backend.(*postgres.Backend).BareLeanUpdateSQL()
 }
+
+// OmitChangeLog makes m's updates skip their change-log row (benchmarks of
+// the library with no announcement of any kind; see
+// postgres.Backend.OmitChangeLog).
+func OmitChangeLog(m *Manager) { m.backend.(*postgres.Backend).OmitChangeLog() }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,6 +90,15 @@ func (b *Backend) LeanUpdateSQL() string { return b.leanSQL }
 // session's columns, without the change log's INSERT around it: the
 // baseline of benchmarks that measure what the change log costs.
 func (b *Backend) BareLeanUpdateSQL() string { return b.names.Expand(leanUpdate) }
+
+// OmitChangeLog makes updates skip their change-log row, so benchmarks can
+// measure the library as it would be with no announcement of any kind.
+// Call it before any update; nodes that read the log then miss this
+// backend's unannounced updates, so nothing else may use it.
+func (b *Backend) OmitChangeLog() {
+	b.updateSQL = b.names.Expand(strings.Replace(sqlUpdate, logChanges, "SELECT 1", 1))
+	b.leanSQL = b.names.Expand(strings.Replace(sqlUpdateLean, logChanges, "SELECT 1", 1))
+}
 
 // Pool returns the pool the backend uses.
 func (b *Backend) Pool() *pgxpool.Pool { return b.pool }
