@@ -441,6 +441,13 @@ func (e *throughputEnv) parallel(f func(w int) error) error {
 // second: all completed operations over the wall time until the last one
 // finished.
 func (e *throughputEnv) phase(d time.Duration, op func(w, i int) error) (float64, error) {
+	n, took, err := e.phaseCount(d, op)
+	return float64(n) / took.Seconds(), err
+}
+
+// phaseCount is phase returning the number of operations and the wall
+// time, for figures per operation.
+func (e *throughputEnv) phaseCount(d time.Duration, op func(w, i int) error) (int64, time.Duration, error) {
 	var stop atomic.Bool
 	var total atomic.Int64
 	t0 := time.Now()
@@ -458,7 +465,7 @@ func (e *throughputEnv) phase(d time.Duration, op func(w, i int) error) (float64
 		}
 		return nil
 	})
-	return float64(total.Load()) / time.Since(t0).Seconds(), err
+	return total.Load(), time.Since(t0), err
 }
 
 // BenchmarkUpdateThroughput runs 16 workers over three nodes, updating one

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,7 +183,7 @@ SELECT pg_notify($3, '1|u|gopgsession-like|' || encode(u.id, 'hex') || ':' || u.
 		return float64(n)
 	}
 	for _, s := range sides { // prepares statements on every connection
-		if _, _, err := c.phaseOps(throughputWarmup, s.op); err != nil {
+		if _, _, err := c.phaseCount(throughputWarmup, s.op); err != nil {
 			b.Fatal(s.name, ": ", err)
 		}
 	}
@@ -206,7 +205,7 @@ SELECT pg_notify($3, '1|u|gopgsession-like|' || encode(u.id, 'hex') || ':' || u.
 				s = sides[len(sides)-1-j]
 			}
 			w0 := walLSN()
-			n, d, err := c.phaseOps(changeLogPhase, s.op)
+			n, d, err := c.phaseCount(changeLogPhase, s.op)
 			if err != nil {
 				b.Fatal(s.name, ": ", err)
 			}
@@ -362,29 +361,6 @@ func (c *changeLogEnv) reads(b *testing.B) {
 		}
 	}
 	b.Log(strings.TrimSuffix(report.String(), "\n"))
-}
-
-// phaseOps is throughputEnv.phase returning the number of operations and
-// the wall time, for figures per operation.
-func (c *changeLogEnv) phaseOps(d time.Duration, op func(w, i int) error) (int64, time.Duration, error) {
-	var stop atomic.Bool
-	var total atomic.Int64
-	t0 := time.Now()
-	timer := time.AfterFunc(d, func() { stop.Store(true) })
-	defer timer.Stop()
-	err := c.parallel(func(w int) error {
-		n := 0
-		defer func() { total.Add(int64(n)) }()
-		for !stop.Load() {
-			if err := op(w, n); err != nil {
-				stop.Store(true)
-				return err
-			}
-			n++
-		}
-		return nil
-	})
-	return total.Load(), time.Since(t0), err
 }
 
 func clMean(x []float64) float64 {

@@ -31,12 +31,8 @@ func TestUpdateFinishingDuringCloseIsAnnounced(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, cachedAt(b, s.ID(), 1))
 
-	tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
-	require.NoError(t, err)
-	defer tx.Rollback(context.WithoutCancel(ctx))
 	id := s.ID()
-	_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR UPDATE", id[:])
-	require.NoError(t, err)
+	release := holdRow(t, ctx, c.schema, id)
 	updated := make(chan error, 1)
 	go func() {
 		_, err := a.Update(ctx, id, new(pgsession.Patch).Set("n", 2))
@@ -56,7 +52,7 @@ func TestUpdateFinishingDuringCloseIsAnnounced(t *testing.T) {
 		t.Fatalf("Close returned (%v) while an update was in flight", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	require.NoError(t, tx.Commit(ctx))
+	release()
 	require.NoError(t, <-updated)
 	require.NoError(t, <-closed)
 	require.Eventually(t, func() bool { return cachedAt(b, id, 2) }, stalenessBound, time.Millisecond,

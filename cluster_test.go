@@ -112,3 +112,16 @@ func (c *cluster) storedAttrCount(t *testing.T, id pgsession.ID) int {
 		"SELECT count(*) FROM "+sessionsTable(c.schema)+" s, jsonb_object_keys(s.attrs) WHERE s.id = $1", id[:]).Scan(&n))
 	return n
 }
+
+// holdRow locks a session's row in a transaction of the admin pool until
+// the returned function commits it (or the test ends), so a test can make a
+// statement wait on the row and decide when it goes on.
+func holdRow(t *testing.T, ctx context.Context, schema string, id pgsession.ID) (release func()) {
+	t.Helper()
+	tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { tx.Rollback(context.WithoutCancel(ctx)) })
+	_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(schema)+" WHERE id = $1 FOR UPDATE", id[:])
+	require.NoError(t, err)
+	return func() { require.NoError(t, tx.Commit(ctx)) }
+}

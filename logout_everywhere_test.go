@@ -63,12 +63,8 @@ func TestLogOutEverywhereEndsARacingRenewal(t *testing.T) {
 				kept, err := m.Create(ctx, "alice", nil)
 				require.NoError(t, err)
 
-				tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
-				require.NoError(t, err)
-				defer tx.Rollback(context.WithoutCancel(ctx))
 				oldID := old.ID()
-				_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR UPDATE", oldID[:])
-				require.NoError(t, err)
+				release := holdRow(t, ctx, c.schema, oldID)
 
 				renewed := make(chan error, 1)
 				var fresh *pgsession.Session
@@ -81,7 +77,7 @@ func TestLogOutEverywhereEndsARacingRenewal(t *testing.T) {
 				deleted := make(chan error, 1)
 				go func() { deleted <- d.run(ctx, m, kept.ID()) }()
 				waitForWaiters(t, c.schema, 2)
-				require.NoError(t, tx.Commit(ctx))
+				release()
 
 				rerr := <-renewed
 				require.NoError(t, <-deleted)
@@ -170,12 +166,8 @@ func TestLogOutEverywhereAndTouchesNeverDeadlock(t *testing.T) {
 		require.NoError(t, err)
 	}
 
-	tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
-	require.NoError(t, err)
-	defer tx.Rollback(context.WithoutCancel(ctx))
 	id := newer.ID()
-	_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR UPDATE", id[:])
-	require.NoError(t, err)
+	release := holdRow(t, ctx, c.schema, id)
 	flushed := make(chan error, 1)
 	go func() { flushed <- toucher.Close(ctx) }() // the flush waits for newer
 	waitForWaiters(t, app, 1)
@@ -185,7 +177,7 @@ func TestLogOutEverywhereAndTouchesNeverDeadlock(t *testing.T) {
 		deleted <- err
 	}()
 	waitForWaiters(t, app, 2)
-	require.NoError(t, tx.Commit(ctx))
+	release()
 	require.NoError(t, <-deleted, "log out everywhere")
 	require.NoError(t, <-flushed, "the touch flush")
 }

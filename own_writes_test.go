@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgsession/pgsession"
-	"github.com/pgsession/pgsession/pgsessiontest"
 )
 
 // A node never serves a copy older than its own write, whatever drops reach
@@ -52,12 +51,8 @@ func TestOwnWriteSurvivesDropsWhileInFlight(t *testing.T) {
 			_, err = m.Get(ctx, s.Token()) // cached at v1
 			require.NoError(t, err)
 
-			tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
-			require.NoError(t, err)
-			defer tx.Rollback(context.WithoutCancel(ctx))
 			id := s.ID()
-			_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR UPDATE", id[:])
-			require.NoError(t, err)
+			release := holdRow(t, ctx, c.schema, id)
 
 			done := make(chan *pgsession.Session, 1)
 			go func() {
@@ -69,7 +64,7 @@ func TestOwnWriteSurvivesDropsWhileInFlight(t *testing.T) {
 			}()
 			waitForLockWait(t, c.schema)
 			drop(ctx, t, m)
-			require.NoError(t, tx.Commit(ctx))
+			release()
 			u := <-done
 			require.NotNil(t, u)
 			require.Equal(t, int64(2), u.Version())
