@@ -55,8 +55,10 @@ func TestUpdateFinishingDuringCloseIsAnnounced(t *testing.T) {
 	release()
 	require.NoError(t, <-updated)
 	require.NoError(t, <-closed)
-	require.Eventually(t, func() bool { return cachedAt(b, id, 2) }, stalenessBound, time.Millisecond,
-		"the other node heard of the update within the healthy bound")
+	// Within the healthy bound (looser than stalenessBound, as the whole
+	// suite runs at once), well before b's next read of the change log.
+	require.Eventually(t, func() bool { return cachedAt(b, id, 2) }, suiteStaleness, time.Millisecond,
+		"the other node heard of the update from its announcement")
 }
 
 // Close returns by its context's deadline even when the database does not
@@ -89,7 +91,7 @@ func TestCloseKeepsItsDeadlineWhenTheDatabaseIsUnreachable(t *testing.T) {
 	err = m.Close(deadline)
 	took := time.Since(start)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "what could not be sent is reported")
-	require.Less(t, took, 750*time.Millisecond, "Close kept its deadline")
+	require.Less(t, took, 1500*time.Millisecond, "Close kept its deadline (it took up to 17 s before)")
 }
 
 // After Close, a held lock's context ends with ErrClosed as its cause.

@@ -201,6 +201,12 @@ func TestCachedCopiesExpireAtMaxAge(t *testing.T) {
 // room for a loaded CI machine.
 const stalenessBound = 100 * time.Millisecond
 
+// suiteStaleness is S for tests whose nodes run under heavy load: the
+// randomized history test and others that run beside every other package's
+// tests under -race on two cores, where a listener can fall that far
+// behind. The healthy S itself is measured by BenchmarkStaleness.
+const suiteStaleness = 300 * time.Millisecond
+
 func TestStalenessBoundWhileHealthy(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)

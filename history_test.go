@@ -20,13 +20,6 @@ import (
 	"github.com/pgsession/pgsession"
 )
 
-// historyS is the staleness allowance S for other nodes in this test. It is
-// looser than the 100 ms of TestStalenessBoundWhileHealthy because this
-// test runs beside every other package's tests under -race on two cores,
-// where a listener can fall that far behind; the healthy S itself is
-// measured by BenchmarkInvalidationLatency (milliseconds).
-const historyS = 300 * time.Millisecond
-
 // A randomized history test of the consistency promise: workers on three
 // nodes run random operations on a few users' sessions for a while, every
 // call is recorded with its call and return times on one clock, and the
@@ -58,14 +51,14 @@ var historyUsers = []string{"ana", "bob", "cy", "dee", ""}
 var historyKeys = []string{"a", "b", "c"}
 
 func TestRandomHistoryKeepsTheConsistencyPromise(t *testing.T) {
-	seed, d := historySeed(t), historyDuration(t)
+	seed, d := suiteStalenesseed(t), historyDuration(t)
 	t.Logf("seed %d (replay the choices with PGSESSION_HISTORY_SEED=%d), %v per backend", seed, seed, d)
 	forEachBackend(t, func(t *testing.T, c *cluster) {
 		runHistory(t, c, seed, d)
 	})
 }
 
-func historySeed(t *testing.T) uint64 {
+func suiteStalenesseed(t *testing.T) uint64 {
 	if s := os.Getenv("PGSESSION_HISTORY_SEED"); s != "" {
 		seed, err := strconv.ParseUint(s, 10, 64)
 		require.NoError(t, err, "PGSESSION_HISTORY_SEED")
@@ -108,7 +101,7 @@ func runHistory(t *testing.T, c *cluster, seed uint64, d time.Duration) {
 	rec := &recorder{base: time.Now()}
 	runWorkers(ctx, rec, nodes, seed, salt, d, c.kind == "memory")
 	// The final reads start after every delete has had S to reach every node.
-	time.Sleep(2 * historyS)
+	time.Sleep(2 * suiteStaleness)
 	started := time.Now()
 	loggedOut := newChecker(rec.ops, capped).loggedOut()
 	finalReads(ctx, nodes, rec, loggedOut)
@@ -978,9 +971,9 @@ func (c *checker) checkRead(o *op, got snap) {
 	if k := s.strict[o.node]; k != nil && o.call > k.at {
 		c.flag("resurrected", s.id, "node %d returned %s after the same node %s (gone at once there):\n  by   %s\n  read %s",
 			o.node, short(s.id), k.how, k.by, describeRead(o, got))
-	} else if k := s.firstKill; k != nil && o.call > k.at+historyS {
+	} else if k := s.firstKill; k != nil && o.call > k.at+suiteStaleness {
 		c.flag("resurrected", s.id, "node %d returned %s more than S=%v after node %d %s:\n  by   %s\n  read %s",
-			o.node, short(s.id), historyS, k.node, k.how, k.by, describeRead(o, got))
+			o.node, short(s.id), suiteStaleness, k.node, k.how, k.by, describeRead(o, got))
 	}
 	c.checkAttrs(o, got)
 }
