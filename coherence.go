@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pgsession/pgsession/internal/cache"
 	"github.com/pgsession/pgsession/internal/memory"
 	"github.com/pgsession/pgsession/internal/notify"
 	"github.com/pgsession/pgsession/internal/store"
@@ -37,10 +36,7 @@ func (m *Manager) onEvent(e store.Event) {
 			m.invalidate(id, e.Versions[i])
 		}
 	case store.EventDeleted:
-		for _, id := range e.IDs {
-			m.invalidate(id, cache.Deleted)
-			m.toucher.forget(id)
-		}
+		m.ended(e.IDs...)
 	case store.EventUserDeleted, store.EventUserDropped:
 		if m.cache != nil {
 			m.cache.DropWhere(func(s *Session) bool { return s.rec.UserID == e.User })

@@ -70,6 +70,11 @@ type Config struct {
 	// CacheSize is the most sessions this node keeps in memory. -1 disables
 	// the cache: every read goes to the database. Defaults to 10000.
 	CacheSize int
+	// NotFoundCacheSize is how many IDs known to name no live session
+	// (deleted, renewed away, expired, never issued) a node remembers, so a
+	// client that keeps sending such a token costs one database read, not
+	// one per request. -1 disables it. Defaults to 10000 (about 1 MiB).
+	NotFoundCacheSize int
 	// CacheBytes bounds the cache's estimated memory. Defaults to 64 MiB.
 	CacheBytes int64
 	// CacheMaxAge is the longest a cached copy is served after it was read,
@@ -165,6 +170,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defInt(&cfg.MaxAttributes, 64)
 	defInt(&cfg.MaxKeyLength, 128)
 	defInt(&cfg.CacheSize, 10000)
+	defInt(&cfg.NotFoundCacheSize, 10000)
 	if cfg.CacheBytes == 0 {
 		cfg.CacheBytes = 64 << 20
 	}
@@ -199,6 +205,8 @@ func (cfg Config) validate() error {
 		return bad("attribute limits must be positive")
 	case cfg.TouchBatchSize < 0, cfg.SweepBatchSize < 0:
 		return bad("batch sizes must be positive")
+	case cfg.NotFoundCacheSize < -1:
+		return bad("NotFoundCacheSize must be positive, or -1 to disable it")
 	case cfg.CacheSize < -1, cfg.CacheBytes < 0:
 		return bad("CacheSize must be positive, or -1 to disable the cache; CacheBytes positive")
 	case cfg.CacheMaxAge < 0, cfg.ListenerPingInterval < 0, cfg.ListenerPingTimeout < 0:

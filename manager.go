@@ -28,6 +28,7 @@ type Manager struct {
 	backend  store.Backend
 	toucher  *toucher
 	cache    *cache.Cache[*Session] // nil when Config.CacheSize is -1
+	gone     *goneIDs               // nil when Config.NotFoundCacheSize is -1
 	bus      bus
 	flightMu sync.Mutex
 	flights  map[ID]*flight // guarded by flightMu; reads in progress, shared by concurrent Gets
@@ -205,6 +206,13 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 		c.SetEnabled(false)
 		m.cache = c
 	}
+	if cfg.NotFoundCacheSize > 0 {
+		g, err := newGoneIDs(cfg.NotFoundCacheSize)
+		if err != nil {
+			return nil, fmt.Errorf("pgsession: new: not-found cache: %w", err)
+		}
+		m.gone = g
+	}
 	return m, nil
 }
 
@@ -215,6 +223,7 @@ func (m *Manager) abandon() {
 	if m.cache != nil {
 		m.cache.Close()
 	}
+	m.gone.close()
 	releaseCoarseClock()
 }
 
@@ -272,6 +281,7 @@ func (m *Manager) close(ctx context.Context) error {
 	if m.cache != nil {
 		m.cache.Close()
 	}
+	m.gone.close()
 	releaseCoarseClock()
 	if err := closeBounded(ctx, m.backend.Close); err != nil {
 		errs = append(errs, fmt.Errorf("close pool: %w", err))

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -55,13 +56,23 @@ func TestRoundTripBudget(t *testing.T) {
 	budget("get, cache hit", 0, func() (err error) { _, err = m.Get(ctx, s2.Token()); return })
 	budget("get by token, miss", 1, func() (err error) { _, err = m.Get(ctx, s2.Token(), pgsession.ForceRefresh()); return })
 	budget("get by id, miss", 1, func() (err error) { _, err = m.GetByID(ctx, s2.ID(), pgsession.ForceRefresh()); return })
-	budget("get miss", 1, func() error {
-		_, err := m.GetByID(ctx, s.ID()) // evicted by the cap
-		if err == nil {
-			t.Fatal("evicted session still readable")
+	budget("get of a session this node evicted", 0, func() error {
+		_, err := m.GetByID(ctx, s.ID()) // evicted by the cap: known gone here
+		if !errors.Is(err, pgsession.ErrNotFound) {
+			t.Fatalf("evicted session: %v", err)
 		}
 		return nil
 	})
+	var unknown pgsession.ID
+	unknown[0] = 7
+	for i, want := range []int{1, 0} { // a miss, then known gone
+		budget(fmt.Sprintf("get of an unknown id (%d)", i), want, func() error {
+			if _, err := m.GetByID(ctx, unknown); !errors.Is(err, pgsession.ErrNotFound) {
+				t.Fatalf("unknown id: %v", err)
+			}
+			return nil
+		})
+	}
 	budget("update", 1, func() (err error) {
 		_, err = m.Update(ctx, s2.ID(), new(pgsession.Patch).Set("x", 1).Delete("y"))
 		return

@@ -44,9 +44,8 @@ func (m *Manager) create(ctx context.Context, token string, id ID, userID string
 	if err != nil {
 		return nil, op(name, err)
 	}
-	for _, e := range evicted {
-		m.invalidate(e, cache.Deleted)
-	}
+	m.gone.forget(store.ID(id))
+	m.ended(evicted...)
 	return s.withToken(token), nil
 }
 
@@ -118,6 +117,10 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 			}
 		}
 	}
+	if !o.forceRefresh && m.gone.has(store.ID(id)) {
+		m.stats.goneHits.Add(1)
+		return nil, op(name, ErrNotFound)
+	}
 	m.stats.misses.Add(1)
 	var s *Session
 	var err error
@@ -127,6 +130,9 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 		s, err = m.load(ctx, id, o.minVersion)
 	}
 	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			m.gone.add(store.ID(id))
+		}
 		return nil, op(name, err)
 	}
 	if !o.noTouch {
@@ -308,7 +314,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 		}
 		return s, nil
 	case errors.Is(err, ErrNotFound):
-		m.invalidate(store.ID(id), cache.Deleted)
+		m.ended(store.ID(id))
 	case errors.Is(err, ErrOutcomeUnknown):
 		// It may have committed at a version we do not know: no copy here
 		// or elsewhere may be trusted until read again.
@@ -335,10 +341,20 @@ func (m *Manager) Delete(ctx context.Context, id ID) error {
 	}
 	_, err := m.backend.Delete(ctx, store.ID(id))
 	if err == nil {
-		m.invalidate(store.ID(id), cache.Deleted)
-		m.toucher.forget(store.ID(id))
+		m.ended(store.ID(id))
 	}
 	return op("delete", err)
+}
+
+// ended records, on this node, that sessions no longer exist: their cached
+// copies go, their pending touches are dropped, and their IDs are
+// remembered as gone.
+func (m *Manager) ended(ids ...store.ID) {
+	for _, id := range ids {
+		m.invalidate(id, cache.Deleted)
+		m.toucher.forget(id)
+	}
+	m.gone.add(ids...)
 }
 
 // DeleteUser ends all of a user's sessions except the listed ones ("log out
@@ -357,10 +373,7 @@ func (m *Manager) DeleteUser(ctx context.Context, userID string, except ...ID) (
 		keep[i] = store.ID(id)
 	}
 	ids, err := m.backend.DeleteUser(ctx, userID, keep)
-	for _, id := range ids {
-		m.invalidate(id, cache.Deleted)
-		m.toucher.forget(id)
-	}
+	m.ended(ids...)
 	return len(ids), op(name, err)
 }
 
@@ -479,13 +492,15 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 		})
 		return rec, err
 	})
-	m.invalidate(store.ID(id), cache.Deleted) // gone, or never was
+	switch {
+	case err == nil, errors.Is(err, ErrNotFound):
+		m.ended(store.ID(id)) // renewed away, or never was
+	default:
+		m.invalidate(store.ID(id), cache.Deleted) // may be either: read it again
+	}
 	if err != nil {
 		return nil, op(name, err)
 	}
-	m.toucher.forget(store.ID(id))
-	for _, e := range evicted {
-		m.invalidate(e, cache.Deleted)
-	}
+	m.ended(evicted...)
 	return s.withToken(token), nil
 }

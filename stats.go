@@ -12,6 +12,9 @@ type Stats struct {
 	// CacheHits and CacheMisses count Gets answered from memory and from
 	// the database.
 	CacheHits, CacheMisses uint64
+	// NotFoundHits counts Gets answered "not found" from memory: the ID was
+	// known to name no live session (see Config.NotFoundCacheSize).
+	NotFoundHits uint64
 	// CacheEntries is the number of cached sessions (an estimate).
 	CacheEntries int
 	// Invalidations counts the events this node applied: updates announced
@@ -41,6 +44,7 @@ type Stats struct {
 type counters struct {
 	hits          [16]paddedCounter
 	misses        atomic.Uint64
+	goneHits      atomic.Uint64
 	invalidations atomic.Uint64
 }
 
@@ -64,6 +68,7 @@ func (m *Manager) Stats() Stats {
 	s := Stats{
 		CacheHits:       m.stats.hitCount(),
 		CacheMisses:     m.stats.misses.Load(),
+		NotFoundHits:    m.stats.goneHits.Load(),
 		Invalidations:   m.stats.invalidations.Load(),
 		Reconnects:      m.bus.reconnects(),
 		Announcements:   m.bus.announcements(),
