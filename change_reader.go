@@ -123,9 +123,33 @@ func (r *changeReader) step(ctx context.Context) error {
 	}
 	if time.Since(r.lastPrune) >= changePruneEvery {
 		r.lastPrune = time.Now()
-		if _, err := r.log.PruneChanges(ctx, changePruneEvery, changeRetention); err != nil {
-			r.warn("pgsession: pruning the change log failed", "err", err)
-		}
+		pruneChanges(ctx, r.log, r.warn)
 	}
 	return nil
+}
+
+// pruneChanges deletes old log rows if no node did in the last
+// changePruneEvery.
+func pruneChanges(ctx context.Context, log store.ChangeLog, warn func(string, ...any)) {
+	if _, err := log.PruneChanges(ctx, changePruneEvery, changeRetention); err != nil && ctx.Err() == nil {
+		warn("pgsession: pruning the change log failed", "err", err)
+	}
+}
+
+// runChangePruner prunes the change log on a node that does not read it
+// (ChangePollInterval -1): every update still writes its row, and the rows
+// must not pile up however the nodes are configured.
+func runChangePruner(ctx context.Context, stop <-chan struct{}, log store.ChangeLog, warn func(string, ...any)) {
+	tick := time.NewTicker(changePruneEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, changePruneEvery/2)
+			pruneChanges(pctx, log, warn)
+			cancel()
+		}
+	}
 }
