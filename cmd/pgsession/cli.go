@@ -219,9 +219,6 @@ func (d *dbFlags) config() pgsession.Config {
 	return pgsession.Config{Schema: d.schema, TablePrefix: d.prefix}
 }
 
-// openManager starts a Manager for a one-shot admin command: it never
-// migrates (a schema that is behind is an error saying so), and it runs no
-// background work and keeps no cache.
 // withManager runs one admin command's work on a Manager opened for it,
 // bounded by the command's timeout, and closes the Manager after.
 func (c *cli) withManager(ctx context.Context, name string, d *dbFlags, run func(context.Context, *pgsession.Manager) int) int {
@@ -235,6 +232,9 @@ func (c *cli) withManager(ctx context.Context, name string, d *dbFlags, run func
 	return run(ctx, m)
 }
 
+// openManager starts a Manager for a one-shot admin command: it never
+// migrates (a schema that is behind is an error saying so), and it runs no
+// background work and keeps no cache.
 func (c *cli) openManager(ctx context.Context, d *dbFlags) (*pgsession.Manager, error) {
 	url, err := c.connString(d)
 	if err != nil {

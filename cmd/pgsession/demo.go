@@ -13,16 +13,22 @@ import (
 )
 
 func (c *cli) demo(ctx context.Context, args []string) int {
-	cmd := command{name: "demo", synopsis: "[flags]", help: `Runs two nodes of a small web app that share their sessions: log in on one,
+	cmd := command{name: "demo", synopsis: "[flags]", help: fmt.Sprintf(`Runs two nodes of a small web app that share their sessions: log in on one,
 open the other and you are logged in there too; count on both; list your
 devices, revoke one, log out everywhere. Both nodes share one in-process
 memory store, or, with -db or DATABASE_URL, PostgreSQL: then each node has its
 own Manager (pool and LISTEN connection), as two processes would, and the
-tables live in -schema, created and migrated at start.
+tables live in -schema, created and migrated at start. A user holds at most
+%d sessions: a log-in past that ends the user's oldest session.
+
+Each node also serves Prometheus metrics at /metrics. That endpoint has no
+authentication, so the demo answers it only to clients on loopback (127.0.0.1,
+::1). A real deployment serves metrics on an internal port or behind
+authentication.
 
 Tokens are signed with the keys in PGSESSION_KEYS ("id:base64secret,...", see
 "pgsession key"); without it a key is generated for this run only.
-Ctrl-C (SIGINT) or SIGTERM stops both nodes gracefully.`}
+Ctrl-C (SIGINT) or SIGTERM stops both nodes gracefully.`, demo.MaxSessionsPerUser)}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	addr1 := fs.String("addr1", demo.DefaultAddrA, "listen `address` of node A (port 0: any free port)")
 	addr2 := fs.String("addr2", demo.DefaultAddrB, "listen `address` of node B")
@@ -61,6 +67,7 @@ Ctrl-C (SIGINT) or SIGTERM stops both nodes gracefully.`}
 	fmt.Fprintf(c.stdout, "  backend  %s\n", cl.Backend)
 	fmt.Fprintf(c.stdout, "  node A   %s/\n", urls[0])
 	fmt.Fprintf(c.stdout, "  node B   %s/\n", urls[1])
+	fmt.Fprintf(c.stdout, "  metrics  /metrics on each node, to loopback clients only (it has no authentication)\n")
 	if generated {
 		fmt.Fprintf(c.stdout, "  keys     generated for this run: sessions do not outlive it (set PGSESSION_KEYS to keep them; \"pgsession key\" makes one)\n")
 	} else {

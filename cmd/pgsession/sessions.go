@@ -47,22 +47,24 @@ func (c *cli) sessionsList(ctx context.Context, args []string) int {
 					LastSeen: s.LastSeenAt(), Expires: s.ExpiresAt(), IP: s.IP(), UserAgent: s.UserAgent(),
 				}
 			}
-			enc := json.NewEncoder(c.stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(out); err != nil {
+			b, err := json.MarshalIndent(out, "", "  ")
+			if err == nil {
+				_, err = c.stdout.Write(append(jsonForTerminal(b), '\n'))
+			}
+			if err != nil {
 				return c.fail(cmd.name, err)
 			}
 			return exitOK
 		}
 		if len(list) == 0 {
-			fmt.Fprintf(c.stdout, "%s has no live sessions\n", pos[0])
+			fmt.Fprintf(c.stdout, "%s has no live sessions\n", forTerminal(pos[0]))
 			return exitOK
 		}
 		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
 		for _, s := range list {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID(), stamp(s.CreatedAt()), stamp(s.LastSeenAt()),
-				stamp(s.ExpiresAt()), orDash(s.IP()), orDash(clip(s.UserAgent(), 60)))
+				stamp(s.ExpiresAt()), orDash(forTerminal(s.IP())), orDash(clip(forTerminal(s.UserAgent()), 60)))
 		}
 		if err := tw.Flush(); err != nil {
 			return c.fail(cmd.name, err)
@@ -97,7 +99,7 @@ func (c *cli) sessionsRevoke(ctx context.Context, args []string) int {
 		}
 		who := "an anonymous session"
 		if s.UserID() != "" {
-			who = "a session of " + s.UserID()
+			who = "a session of " + forTerminal(s.UserID())
 		}
 		fmt.Fprintf(c.stdout, "revoked %s (%s)\n", id, who)
 		return exitOK
@@ -118,7 +120,7 @@ func (c *cli) sessionsRevokeUser(ctx context.Context, args []string) int {
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
-		fmt.Fprintf(c.stdout, "ended %d session(s) of %s\n", n, pos[0])
+		fmt.Fprintf(c.stdout, "ended %d session(s) of %s\n", n, forTerminal(pos[0]))
 		return exitOK
 	})
 }

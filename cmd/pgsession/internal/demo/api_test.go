@@ -89,7 +89,8 @@ func TestLogInAsAnotherUser(t *testing.T) {
 		// The same user again keeps the session's data (LogIn renews it).
 		require.Equal(t, http.StatusOK, c.call("POST", b+"/api/counter", nil, nil))
 		c.logIn(a, "bob")
-		_, m = c.me(b)
+		status, m = c.me(b)
+		require.Equal(t, http.StatusOK, status)
 		require.Equal(t, int64(1), *m.Counter)
 	})
 }
@@ -377,6 +378,7 @@ func TestPages(t *testing.T) {
 		require.Contains(t, page, "Last +1 on node B")
 		require.Contains(t, page, "Chrome on Linux")
 		require.Contains(t, page, "this device")
+		require.Contains(t, page, "At most 10 at once")
 		require.Contains(t, page, `href="`+a+`/"`, "a link to the other node")
 
 		resp = post(b, "/revoke", map[string]string{"id": strings.Repeat("ab", 32)})

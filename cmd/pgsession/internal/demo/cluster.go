@@ -21,6 +21,11 @@ const (
 	DefaultSchema = "pgsession_demo"
 )
 
+// MaxSessionsPerUser is the demo Managers' cap on one user's live sessions:
+// a log-in past it ends the user's oldest session, so no one can pile up
+// sessions (and rows) without bound by logging in over and over.
+const MaxSessionsPerUser = 10
+
 // nodeNames name the nodes, in the order of Options.Addrs.
 var nodeNames = [2]string{"A", "B"}
 
@@ -108,11 +113,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	for i, name := range nodeNames {
 		cfg := pgsession.Config{
-			NodeID:        "demo-" + name,
-			Schema:        opts.Schema,
-			CreateSchema:  true,
-			Logger:        opts.Logger.With("node", name),
-			SweepInterval: time.Minute,
+			NodeID:             "demo-" + name,
+			Schema:             opts.Schema,
+			CreateSchema:       true,
+			Logger:             opts.Logger.With("node", name),
+			SweepInterval:      time.Minute,
+			MaxSessionsPerUser: MaxSessionsPerUser,
 		}
 		var m *pgsession.Manager
 		if store != nil {

@@ -19,12 +19,24 @@
 // /logout, /logout-others and /logout-everywhere, which answer with a
 // redirect to /.
 //
+// # Sessions per user
+//
+// A user holds at most MaxSessionsPerUser (10) live sessions, through
+// pgsession.Config.MaxSessionsPerUser: the 11th log-in ends the user's
+// oldest session, in the same round trip.
+//
 // # Metrics
 //
 // GET /metrics serves the node's pgsession counters (cache hits and misses,
 // invalidations, listener health) in Prometheus's text format, through
 // package github.com/pgsession/pgsession/metrics/prometheus. It is outside
 // the session middleware: a scrape neither needs nor makes a session.
+//
+// /metrics has no authentication. The demo answers it only to clients
+// connected from a loopback address (127.0.0.1, ::1), and 403 to the rest,
+// going by the connection, not by any header. A real deployment serves its
+// metrics on an internal port that only the scraper can reach, or behind
+// authentication, never on the public site.
 //
 // # JSON API
 //
@@ -36,6 +48,13 @@
 //	POST   /api/logout             -> 204
 //	POST   /api/logout-everywhere  -> 204
 //	POST   /api/logout-others      -> 200 {"ended": N}
+//
+// A request with a body must declare it as JSON, Content-Type
+// application/json (parameters such as charset allowed), or it is refused
+// with 415 before it reaches a handler: another site can make a browser
+// post a form or text/plain anywhere, but JSON only after a CORS preflight,
+// which the demo never grants. Without the check, a page on any site could
+// log its visitors in as the attacker.
 //
 // Errors are {"error": "..."} with a 4xx or 5xx status. Every response names
 // the node that served it in the X-Pgsession-Node header.

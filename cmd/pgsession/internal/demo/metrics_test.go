@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"testing"
@@ -42,4 +43,34 @@ func TestMetrics(t *testing.T) {
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, misses, 1.0, "B read alice's session from the store")
 	})
+}
+
+// /metrics has no authentication, so the demo serves it to loopback clients
+// only, going by the connection's address, whatever the headers claim.
+func TestMetricsLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	h := startDemo(t, "memory").Nodes[0].Handler()
+	for remote, want := range map[string]int{
+		"127.0.0.1:40000":      http.StatusOK,
+		"127.9.9.9:40000":      http.StatusOK,
+		"[::1]:40000":          http.StatusOK,
+		"[::ffff:127.0.0.1]:1": http.StatusOK,
+		"192.0.2.1:40000":      http.StatusForbidden,
+		"[2001:db8::1]:40000":  http.StatusForbidden,
+		"[::ffff:192.0.2.1]:1": http.StatusForbidden,
+		"not an address":       http.StatusForbidden,
+	} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		req.RemoteAddr = remote
+		req.Header.Set("X-Forwarded-For", "127.0.0.1")
+		req.Header.Set("X-Real-Ip", "127.0.0.1")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		require.Equal(t, want, rec.Code, remote)
+		if want == http.StatusOK {
+			require.Contains(t, rec.Body.String(), "pgsession_cache_hits_total", remote)
+		} else {
+			require.NotContains(t, rec.Body.String(), "pgsession_", remote)
+		}
+	}
 }

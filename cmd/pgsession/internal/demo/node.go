@@ -96,8 +96,12 @@ func (n *Node) Handler() http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(pgsessionprom.NewCollector(n.m))
 	outer := http.NewServeMux()
-	outer.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	outer.Handle("/", n.mw.Handler(mux))
+	outer.Handle("GET /metrics", loopbackOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	sessions := n.mw.Handler(mux)
+	// The API's content-type check comes before the session middleware, so
+	// a refused request costs no session work.
+	outer.Handle("/api/", jsonBodies(sessions))
+	outer.Handle("/", sessions)
 	return n.common(outer)
 }
 

@@ -27,12 +27,13 @@ type pageData struct {
 	Error         string
 	Name          string // the log-in form's value after a refused name
 
-	User     string // "" shows the log-in form
-	Counter  int64
-	LastNode string
-	Version  int64
-	Sessions []pageSession
-	Stats    pgsession.Stats
+	User        string // "" shows the log-in form
+	Counter     int64
+	LastNode    string
+	Version     int64
+	Sessions    []pageSession
+	MaxSessions int // per user
+	Stats       pgsession.Stats
 }
 
 type pageLink struct {
@@ -81,7 +82,7 @@ func (n *Node) page(w http.ResponseWriter, r *http.Request) {
 }
 
 func (n *Node) render(w http.ResponseWriter, r *http.Request, status int, d pageData) {
-	d.Node, d.Backend, d.Stats = n.Name, n.backend, n.m.Stats()
+	d.Node, d.Backend, d.Stats, d.MaxSessions = n.Name, n.backend, n.m.Stats(), MaxSessionsPerUser
 	host := hostFor(r)
 	for _, p := range n.peers {
 		d.Links = append(d.Links, pageLink{
