@@ -6,7 +6,7 @@ import (
 )
 
 func attrNotFound(key string) error {
-	return fmt.Errorf("pgsession: attribute %q: %w", key, ErrAttributeNotFound)
+	return fmt.Errorf("pgsession: attribute %s: %w", echo(key), ErrAttributeNotFound)
 }
 
 // Attr returns an attribute decoded as T. The decoded value is kept with the
@@ -26,7 +26,7 @@ func Attr[T any](s *Session, key string) (T, error) {
 	}
 	var v T
 	if err := json.Unmarshal(a.Raw, &v); err != nil {
-		return zero, fmt.Errorf("pgsession: attribute %q: %w", key, err)
+		return zero, fmt.Errorf("pgsession: attribute %s: %w", echo(key), clipError(err))
 	}
 	boxed := any(v)
 	a.Decoded.Store(&boxed)

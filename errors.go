@@ -31,8 +31,11 @@ var (
 	// ErrInvalidKey: an attribute key is empty, longer than
 	// Config.MaxKeyLength, or not valid UTF-8 without NUL.
 	ErrInvalidKey = errors.New("invalid attribute key")
-	// ErrInvalidValue: a value cannot be encoded as JSON, or holds a NUL
-	// character (which PostgreSQL's jsonb cannot store).
+	// ErrInvalidValue: a value cannot be encoded as JSON, or is JSON that
+	// PostgreSQL's jsonb cannot store: invalid UTF-8, a NUL (\u0000), an
+	// unpaired surrogate escape, or a number outside numeric's range (more
+	// than 131072 digits before the point or 16383 after). Every backend
+	// refuses it before writing anything.
 	ErrInvalidValue = errors.New("invalid attribute value")
 	// ErrInvalidUserID: a user ID is longer than 256 bytes or not valid UTF-8
 	// without NUL, or is empty where a user is required.

@@ -1,7 +1,6 @@
 package pgsession
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -23,20 +22,19 @@ func cleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsR
 
 func (l limits) checkKey(k string) error {
 	if k == "" || len(k) > l.maxKey || !cleanText(k) {
-		return fmt.Errorf("%w: %q (1 to %d bytes of UTF-8, no NUL)", ErrInvalidKey, k, l.maxKey)
+		return fmt.Errorf("%w %s: want 1 to %d bytes of UTF-8, no NUL", ErrInvalidKey, echo(k), l.maxKey)
 	}
 	return nil
 }
 
-// nulEscape is how JSON writes a NUL character, which jsonb rejects.
-var nulEscape = []byte(`\u0000`)
-
+// checkValue checks a value's size, then that PostgreSQL can store it as
+// it is (see checkJSONB), so both backends refuse the same values.
 func (l limits) checkValue(k string, raw json.RawMessage) error {
 	if len(raw) > l.maxValue {
-		return fmt.Errorf("attribute %q: %w: %d bytes, limit %d", k, ErrAttributeTooLarge, len(raw), l.maxValue)
+		return fmt.Errorf("attribute %s: %w: %d bytes, limit %d", echo(k), ErrAttributeTooLarge, len(raw), l.maxValue)
 	}
-	if bytes.Contains(raw, nulEscape) {
-		return fmt.Errorf("attribute %q: %w: holds a NUL character", k, ErrInvalidValue)
+	if err := checkJSONB(raw); err != nil {
+		return fmt.Errorf("attribute %s: %w: %v", echo(k), ErrInvalidValue, err)
 	}
 	return nil
 }
@@ -53,7 +51,7 @@ func (l limits) encodeAttrs(attrs map[string]any) (map[string]json.RawMessage, e
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
-			return nil, fmt.Errorf("attribute %q: %w: %v", k, ErrInvalidValue, err)
+			return nil, fmt.Errorf("attribute %s: %w: %s", echo(k), ErrInvalidValue, errText(err))
 		}
 		if err := l.checkValue(k, raw); err != nil {
 			return nil, err
@@ -63,11 +61,20 @@ func (l limits) encodeAttrs(attrs map[string]any) (map[string]json.RawMessage, e
 	return out, nil
 }
 
+// checkUserID says what is wrong with a user ID, quoting only its start.
 func checkUserID(u string, required bool) error {
-	if (required && u == "") || len(u) > maxUserIDLength || !cleanText(u) {
-		return fmt.Errorf("%w: %q", ErrInvalidUserID, u)
+	var why string
+	switch {
+	case required && u == "":
+		why = "empty"
+	case len(u) > maxUserIDLength:
+		why = fmt.Sprintf("longer than %d bytes", maxUserIDLength)
+	case !cleanText(u):
+		why = "not valid UTF-8 without NUL"
+	default:
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%w %s: %s", ErrInvalidUserID, echo(u), why)
 }
 
 // clip shortens client metadata to a limit, on a rune boundary, and drops what

@@ -114,7 +114,7 @@ func (m *Manager) Lock(ctx context.Context, session ID, resource string, cfg *Lo
 		return nil, op(name, err)
 	}
 	if resource == "" || len(resource) > 256 || !cleanText(resource) {
-		return nil, op(name, fmt.Errorf("%w: resource %q", ErrInvalidKey, resource))
+		return nil, op(name, fmt.Errorf("%w: resource %s: want 1 to 256 bytes of UTF-8, no NUL", ErrInvalidKey, echo(resource)))
 	}
 	req := store.LockRequest{Session: store.ID(session), Resource: resource,
 		Owner: m.cfg.NodeID + "/" + randomName(), Lease: c.Lease}

@@ -34,7 +34,7 @@ func (p *Patch) SetTTL(key string, value any, ttl time.Duration) *Patch {
 	raw, err := json.Marshal(value)
 	if err != nil {
 		if p.err == nil {
-			p.err = fmt.Errorf("attribute %q: %w: %v", key, ErrInvalidValue, err)
+			p.err = fmt.Errorf("attribute %s: %w: %s", echo(key), ErrInvalidValue, errText(err))
 		}
 		return p
 	}
@@ -42,11 +42,14 @@ func (p *Patch) SetTTL(key string, value any, ttl time.Duration) *Patch {
 }
 
 // SetRaw stores an already encoded JSON value under key. The patch keeps a
-// copy: the caller may reuse raw at once.
+// copy: the caller may reuse raw at once. Valid JSON that PostgreSQL's jsonb
+// cannot store (invalid UTF-8, \u0000, a lone surrogate escape, a number
+// outside numeric's range) is refused by Update with ErrInvalidValue, on
+// every backend.
 func (p *Patch) SetRaw(key string, raw json.RawMessage) *Patch {
 	if !json.Valid(raw) {
 		if p.err == nil {
-			p.err = fmt.Errorf("attribute %q: %w: not valid JSON", key, ErrInvalidValue)
+			p.err = fmt.Errorf("attribute %s: %w: not valid JSON", echo(key), ErrInvalidValue)
 		}
 		return p
 	}

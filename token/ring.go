@@ -2,117 +2,11 @@ package token
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"hash"
-	"strings"
 	"sync"
 )
-
-// Limits on keys.
-const (
-	// MinSecretSize is the shortest key secret NewRing accepts: 256 bits,
-	// the size of HMAC-SHA256's output.
-	MinSecretSize = 32
-	// MaxSecretSize is the longest key secret NewRing accepts.
-	MaxSecretSize = 1024
-	// MaxKeyIDLen is the longest key ID. Key IDs go into every token, so
-	// short ones ("k1", "2025a") keep tokens short.
-	MaxKeyIDLen = 16
-)
-
-// ErrInvalidKey is returned (wrapped) by NewRing, GenerateKey and ParseKeys
-// for a key that cannot be used.
-var ErrInvalidKey = errors.New("invalid key")
-
-// Key is one signing key. ID names it inside tokens: 1 to MaxKeyIDLen
-// characters from A-Z, a-z, 0-9, '.', '_' and '-'. Secret is at least
-// MinSecretSize bytes from a cryptographic random source (see GenerateKey).
-//
-// String and GoString never show the secret, so a Key that ends up in a log
-// line does not leak it.
-type Key struct {
-	ID     string
-	Secret []byte
-}
-
-// String returns the key's ID, with the secret redacted.
-func (k Key) String() string { return "token.Key{ID: " + k.ID + ", Secret: [redacted]}" }
-
-// GoString is String, for %#v.
-func (k Key) GoString() string { return k.String() }
-
-func (k Key) check() error {
-	if !validKeyID(k.ID) {
-		return fmt.Errorf("%w: id %q: want 1 to %d characters from A-Z a-z 0-9 . _ -", ErrInvalidKey, k.ID, MaxKeyIDLen)
-	}
-	if len(k.Secret) < MinSecretSize || len(k.Secret) > MaxSecretSize {
-		return fmt.Errorf("%w: %q: secret is %d bytes, want %d to %d", ErrInvalidKey, k.ID, len(k.Secret), MinSecretSize, MaxSecretSize)
-	}
-	return nil
-}
-
-func validKeyID(id string) bool {
-	if id == "" || len(id) > MaxKeyIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// GenerateKey returns a key with a fresh 32-byte secret from crypto/rand.
-func GenerateKey(id string) (Key, error) {
-	k := Key{ID: id, Secret: make([]byte, MinSecretSize)}
-	rand.Read(k.Secret) // never fails: crypto/rand panics rather than return weak bytes
-	return k, k.check()
-}
-
-// ParseKeys reads keys written as "id:secret" pairs separated by commas,
-// signing key first, for example from an environment variable:
-//
-//	PGSESSION_KEYS=2025b:qJ8...,2025a:Xz1...
-//
-// Each secret is base64 (standard or URL alphabet, padded or not). Spaces
-// around pairs are ignored. Pass the result to NewRing.
-func ParseKeys(s string) ([]Key, error) {
-	var keys []Key
-	for pair := range strings.SplitSeq(s, ",") {
-		pair = strings.TrimSpace(pair)
-		id, enc, ok := strings.Cut(pair, ":")
-		if !ok {
-			return nil, fmt.Errorf("token: parse keys: %w: want id:secret, got a pair without ':'", ErrInvalidKey)
-		}
-		secret, err := decodeSecret(enc)
-		if err != nil {
-			// The secret is not quoted: it may be most of a real key.
-			return nil, fmt.Errorf("token: parse keys: %w: %q: secret is not base64", ErrInvalidKey, id)
-		}
-		k := Key{ID: id, Secret: secret}
-		if err := k.check(); err != nil {
-			return nil, fmt.Errorf("token: parse keys: %w", err)
-		}
-		keys = append(keys, k)
-	}
-	return keys, nil
-}
-
-func decodeSecret(s string) ([]byte, error) {
-	s = strings.TrimRight(s, "=")
-	enc := base64.RawURLEncoding
-	if strings.ContainsAny(s, "+/") {
-		enc = base64.RawStdEncoding
-	}
-	return enc.DecodeString(s)
-}
 
 // Ring is a set of keys: the first signs, all verify. It is immutable and
 // safe for concurrent use; to rotate, build a new Ring and swap it in.
