@@ -35,7 +35,7 @@ func TestAdoptRefreshesTheToken(t *testing.T) {
 			require.NoError(t, err)
 			require.ErrorIs(t, mwA.Adopt(r, other), pgsession.ErrNotFound, "not this request's session")
 		}))
-		fresh := setCookie(serve(h, get(cookie)), mwA.Config().Cookie.Name)
+		fresh := setCookie(serve(h, get(cookie)), cookieName(mwA))
 		require.NotNil(t, fresh, "the token was refreshed")
 		logA.requireNone(t)
 

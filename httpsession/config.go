@@ -25,6 +25,10 @@ type Config struct {
 	// Cookie.Disabled.
 	Cookie CookieConfig
 
+	// CrossOrigin configures the refusal of cross-origin unsafe requests
+	// (CSRF), which is on unless CrossOrigin.Disabled.
+	CrossOrigin CrossOriginConfig
+
 	// Header names the request header that carries a token, for clients
 	// that do not keep cookies. "Authorization" reads "Bearer <token>" (the
 	// scheme in any case); any other name reads the header's whole value.
@@ -50,6 +54,13 @@ type Config struct {
 	// RememberLifetime is the session lifetime LogIn gives when called with
 	// RememberMe(true). Defaults to 30 days.
 	RememberLifetime time.Duration
+	// RememberIdleTimeout is the idle timeout LogIn gives a remembered
+	// session (RememberMe(true)), in place of the Manager's: a user who
+	// asked to be remembered for 30 days should not be logged out after two
+	// idle hours. Defaults to RememberLifetime, so only the lifetime ends a
+	// remembered session. (A positive value rather than -1: the Manager's
+	// Renew cannot switch idle expiry off.)
+	RememberIdleTimeout time.Duration
 
 	// ClientInfo returns the user agent and client address recorded when a
 	// session is created or renewed (shown in pgsession's session lists).
@@ -63,6 +74,13 @@ type Config struct {
 	// connection. Defaults to 5 seconds.
 	WriteTimeout time.Duration
 
+	// OnReauth answers a request that RequireRecentAuth refuses: typically
+	// a redirect to the log-in page, which calls LogIn again. err says how
+	// old the authentication was. Defaults to 403 Forbidden with a plain
+	// text body (403 rather than 401, which would need a WWW-Authenticate
+	// challenge no HTTP authentication scheme fits).
+	OnReauth func(w http.ResponseWriter, r *http.Request, err *ReauthError)
+
 	// OnError receives every error the handler does not see through a
 	// return value: saves that failed or were refused, database errors
 	// while loading a session, and changes made after the response was
@@ -74,8 +92,8 @@ type Config struct {
 }
 
 // CookieConfig configures the cookie transport. The zero value gives a
-// cookie named "session" with HttpOnly, Secure, SameSite=Lax and Path=/ that
-// lasts as long as the browser session.
+// cookie named "__Host-session" with HttpOnly, Secure, SameSite=Lax and
+// Path=/ that lasts as long as the browser session.
 type CookieConfig struct {
 	// Disabled turns the cookie transport off; Config.Header must then be
 	// set. Defaults to false.
@@ -84,10 +102,19 @@ type CookieConfig struct {
 	Name string
 	// HostPrefix prefixes Name with "__Host-", which browsers accept only
 	// from a secure origin with Path=/ and no Domain: a sibling subdomain
-	// then cannot plant or overwrite the cookie. New rejects it together
-	// with Insecure, Domain or a Path other than "/". A Name that already
-	// starts with "__Host-" implies it. Defaults to false.
+	// or a plain-HTTP page then cannot plant, shadow or overwrite the
+	// cookie (cookie tossing). New rejects it together with Insecure,
+	// Domain or a Path other than "/". A Name that already starts with
+	// "__Host-" implies it. Defaults to true whenever the cookie can carry
+	// the prefix (not Insecure, Path "/", no Domain, a Name without the
+	// "__Secure-" prefix), unless NoHostPrefix.
 	HostPrefix bool
+	// NoHostPrefix keeps the cookie's name as Name, without the "__Host-"
+	// prefix HostPrefix would otherwise add by default: for a cookie that
+	// other software reads by its bare name, or to keep the cookies already
+	// issued under the bare name valid while upgrading. It gives up the
+	// protection against cookie tossing. Defaults to false.
+	NoHostPrefix bool
 	// Domain is the cookie's Domain attribute. Defaults to "": the cookie
 	// goes back only to the host that set it.
 	Domain string
@@ -147,6 +174,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	if c.SameSite == 0 {
 		c.SameSite = http.SameSiteLaxMode
 	}
+	if c.HostPrefix && c.NoHostPrefix {
+		return bad("HostPrefix (or a __Host- name) and NoHostPrefix contradict each other")
+	}
+	if !c.NoHostPrefix && !c.Insecure && c.Domain == "" && c.Path == "/" && !strings.HasPrefix(c.Name, securePrefix) {
+		c.HostPrefix = true
+	}
 	if !c.Disabled {
 		name := c.fullName()
 		if c.Name == "" {
@@ -194,14 +227,23 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.RememberLifetime == 0 {
 		cfg.RememberLifetime = defaultRememberLifetime
 	}
+	if cfg.RememberIdleTimeout == 0 {
+		cfg.RememberIdleTimeout = cfg.RememberLifetime
+	}
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = defaultWriteTimeout
 	}
-	if cfg.RememberLifetime < 0 || cfg.WriteTimeout < 0 {
-		return bad("RememberLifetime and WriteTimeout must be positive")
+	if cfg.RememberLifetime < 0 || cfg.RememberIdleTimeout < 0 || cfg.WriteTimeout < 0 {
+		return bad("RememberLifetime, RememberIdleTimeout and WriteTimeout must be positive")
+	}
+	if err := cfg.CrossOrigin.check(); err != nil {
+		return bad("CrossOrigin: %v", err)
 	}
 	if cfg.ClientInfo == nil {
 		cfg.ClientInfo = defaultClientInfo
+	}
+	if cfg.OnReauth == nil {
+		cfg.OnReauth = refuseReauth
 	}
 	if cfg.OnError == nil {
 		cfg.OnError = logError

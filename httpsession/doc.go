@@ -6,7 +6,8 @@
 // # Transports
 //
 // A token travels in a cookie (the default; HttpOnly, Secure, SameSite=Lax,
-// Path=/, optionally with the __Host- prefix), in a request header (the
+// Path=/, named with the __Host- prefix whenever the cookie can carry it),
+// in a request header (the
 // Authorization header as "Bearer <token>", or a header of the
 // application's choice), or either. A new or refreshed token goes back the
 // way the request's token came: a Set-Cookie for a cookie, a response header
@@ -24,7 +25,42 @@
 // key that is no longer on the ring, tampered with, expired or revoked,
 // simply has no session: Session returns nil and the handler carries on. A
 // token the server did not issue never becomes a session: Ensure, Set and
-// LogIn start a session with a new token of the server's making.
+// LogIn start a session with a new token of the server's making. A token
+// that verifies but whose session is gone (ended elsewhere, expired) is
+// cleared from the client, with an expired cookie or an empty response
+// header, so it stops coming back.
+//
+// # Several cookies of one name
+//
+// A browser sends every cookie whose name, domain and path match, the
+// longest path first; a sibling subdomain can add one of our name
+// (cookie tossing) unless the cookie has the __Host- prefix. The middleware
+// ignores values that do not verify, so junk cannot push the user's cookie
+// out, and verifies at most a few token-length values per request. If the
+// valid ones name different sessions, the request has no session: the
+// first may be an attacker's own logged-in session, into which the user's
+// actions would otherwise go. After changing Cookie.Domain or Cookie.Path,
+// rename the cookie, or browsers holding both the old cookie and the new
+// one will look logged out until the old one expires.
+//
+// # Cross-origin requests
+//
+// Unsafe requests (POST, PUT, PATCH, DELETE...) a browser sends from
+// another origin are refused with 403 before any session work, using
+// http.CrossOriginProtection: a page elsewhere cannot make the user's
+// browser act with the user's cookie (CSRF). Clients that are not browsers
+// pass, as do requests whose token came in the token header. See
+// CrossOriginConfig for trusted origins, exempt routes and turning it off.
+//
+// # Logging in
+//
+// LogIn always issues a new token. From an anonymous session it carries
+// over only the attributes named with KeepKeys; the same user logging in
+// again keeps everything; a session of another user is ended and the new
+// user starts with nothing. RememberMe gives a longer lifetime and idle
+// timeout and a persistent cookie. LogIn records when and how the user
+// authenticated; RequireRecentAuth and CheckRecentAuth ask for a recent
+// log in before sensitive actions.
 //
 // # Saving changes
 //
@@ -47,9 +83,11 @@
 //
 // Every response passing through the middleware gets Vary: Cookie (and the
 // token header's name, when that transport is on), since it may depend on
-// the session. A response that sets a token also gets
+// the session. A response that sets or clears a token also gets
 // Cache-Control: no-cache="Set-Cookie" (or the response header's name), so
-// shared caches never hand one client's token to another.
+// shared caches never hand one client's token to another; and if the
+// handler made it cacheable by shared caches, "public" becomes "private"
+// and "s-maxage" is dropped, since not every cache honours the first.
 //
 // # Several middlewares
 //

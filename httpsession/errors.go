@@ -12,4 +12,8 @@ var (
 	// RenewToken refuse, since the client could never learn the new token;
 	// a LogOut still ends the session but cannot clear the cookie.
 	ErrResponseWritten = errors.New("httpsession: session changed after the response was written")
+	// ErrReauthRequired: the user must authenticate again before this
+	// action. CheckRecentAuth returns it as a *ReauthError, which says how
+	// old the last authentication is.
+	ErrReauthRequired = errors.New("httpsession: reauthentication required")
 )

@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
+	"strings"
+	"time"
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/httpsession"
@@ -54,18 +57,15 @@ func Example() {
 	// visit 3
 }
 
-// Log in renews the token and keeps the data gathered before; log out ends
-// the session and clears the cookie.
+// Log in renews the token and keeps the data the application chose from
+// the anonymous session; log out ends the session and clears the cookie.
 func ExampleMiddleware_LogIn() {
 	ctx := context.Background()
 	m, _ := pgsession.NewMemory(nil, pgsession.Config{})
 	defer m.Close(ctx)
 	key, _ := token.GenerateKey("k1")
 	keys, _ := token.NewRing(key)
-	mw, _ := httpsession.New(httpsession.Config{
-		Manager: m, Keys: keys,
-		Cookie: httpsession.CookieConfig{HostPrefix: true},
-	})
+	mw, _ := httpsession.New(httpsession.Config{Manager: m, Keys: keys})
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
@@ -74,7 +74,10 @@ func ExampleMiddleware_LogIn() {
 	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
 		// ... check the password first ...
 		remember := r.URL.Query().Get("remember") == "on"
-		if _, err := mw.LogIn(r, "ada", httpsession.RememberMe(remember)); err != nil {
+		// The cart filled before log in comes along; nothing else of the
+		// anonymous session does.
+		_, err := mw.LogIn(r, "ada", httpsession.RememberMe(remember), httpsession.KeepKeys("cart"))
+		if err != nil {
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 		}
 	})
@@ -139,6 +142,83 @@ func ExampleConfig_bearer() {
 	h.ServeHTTP(rec, req)
 	fmt.Println(rec.Body.String(), rec.Header().Get("Vary"))
 	// Output: hello robot-7 Authorization
+}
+
+// A form on another site posting to ours, with the user's cookie attached,
+// is refused before any session work; the same form on our own pages, and
+// clients that are not browsers, are served.
+func ExampleCrossOriginConfig() {
+	ctx := context.Background()
+	m, _ := pgsession.NewMemory(nil, pgsession.Config{})
+	defer m.Close(ctx)
+	key, _ := token.GenerateKey("k1")
+	keys, _ := token.NewRing(key)
+	mw, _ := httpsession.New(httpsession.Config{
+		Manager: m, Keys: keys,
+		CrossOrigin: httpsession.CrossOriginConfig{
+			// The payment provider calls back from its own origin.
+			BypassPatterns: []string{"POST /payments/callback"},
+		},
+	})
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "done")
+	}))
+
+	for _, site := range []string{"cross-site", "same-origin", ""} {
+		req := httptest.NewRequest("POST", "https://shop.example/transfer", nil)
+		if site != "" {
+			req.Header.Set("Sec-Fetch-Site", site) // set by browsers
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Printf("%q: %d %s\n", site, rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// "cross-site": 403 cross-origin request refused
+	// "same-origin": 200 done
+	// "": 200 done
+}
+
+// A sensitive action asks for a recent log in: older than five minutes,
+// the user is sent to log in again, which refreshes the time.
+func ExampleMiddleware_RequireRecentAuth() {
+	ctx := context.Background()
+	m, _ := pgsession.NewMemory(nil, pgsession.Config{})
+	defer m.Close(ctx)
+	key, _ := token.GenerateKey("k1")
+	keys, _ := token.NewRing(key)
+	mw, _ := httpsession.New(httpsession.Config{
+		Manager: m, Keys: keys,
+		OnReauth: func(w http.ResponseWriter, r *http.Request, err *httpsession.ReauthError) {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+		},
+	})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// ... check the password first ...
+		mw.LogIn(r, "ada", httpsession.AuthMethod("password"))
+	})
+	changePassword := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, method, _ := mw.AuthenticatedAt(r)
+		fmt.Fprintf(w, "password changed (authenticated by %s)", method)
+	})
+	mux.Handle("POST /account/password", mw.RequireRecentAuth(5*time.Minute)(changePassword))
+	srv := httptest.NewTLSServer(mw.Handler(mux))
+	defer srv.Close()
+	client := srv.Client()
+	client.Jar, _ = cookiejar.New(nil)
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	resp, _ := client.Post(srv.URL+"/account/password", "", nil)
+	fmt.Println(resp.StatusCode, resp.Header.Get("Location"))
+	resp.Body.Close()
+
+	fetch(client, "POST", srv.URL+"/login")
+	fmt.Println(fetch(client, "POST", srv.URL+"/account/password"))
+	// Output:
+	// 303 /login?next=%2Faccount%2Fpassword
+	// password changed (authenticated by password)
 }
 
 // fetch makes a request and returns the body (examples only: errors panic).

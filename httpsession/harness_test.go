@@ -171,6 +171,18 @@ func get(cookies ...*http.Cookie) *http.Request {
 	return r
 }
 
+// sessionCookie is the session cookie's name under the default config.
+const sessionCookie = "__Host-session"
+
+// cookieName is the name mw's cookie is sent under, prefix included.
+func cookieName(mw *httpsession.Middleware) string {
+	c := mw.Config().Cookie
+	if c.HostPrefix {
+		return "__Host-" + c.Name
+	}
+	return c.Name
+}
+
 // setCookie returns the response's Set-Cookie for name, or nil.
 func setCookie(resp *http.Response, name string) *http.Cookie {
 	var found *http.Cookie
@@ -222,7 +234,7 @@ func start(t *testing.T, mw *httpsession.Middleware, attrs map[string]any) *http
 			mw.Set(r, k, v)
 		}
 	}))
-	c := setCookie(serve(h, get()), mw.Config().Cookie.Name)
+	c := setCookie(serve(h, get()), cookieName(mw))
 	require.NotNil(t, c)
 	return c
 }
@@ -234,7 +246,7 @@ func login(t *testing.T, mw *httpsession.Middleware, userID string, from *http.C
 		_, err := mw.LogIn(r, userID, opts...)
 		require.NoError(t, err)
 	}))
-	c := setCookie(serve(h, get(from)), mw.Config().Cookie.Name)
+	c := setCookie(serve(h, get(from)), cookieName(mw))
 	require.NotNil(t, c)
 	return c
 }

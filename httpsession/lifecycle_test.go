@@ -12,30 +12,6 @@ import (
 	"github.com/pgsession/pgsession/httpsession"
 )
 
-// Log in moves the session to a new token, keeping its data: a token
-// planted before log in (session fixation) does not follow the user in.
-func TestLogInRenewsToken(t *testing.T) {
-	forEachBackend(t, func(t *testing.T, c *cluster) {
-		mw, log := newMW(t, c.node(t, testConfig()))
-		// The attacker's own, perfectly valid, anonymous session, planted
-		// in the victim's browser.
-		planted := start(t, mw, map[string]any{"cart": []string{"tea"}})
-
-		after := login(t, mw, "ada", planted)
-		require.NotEqual(t, planted.Value, after.Value)
-		require.Nil(t, sessionOf(t, mw, planted), "the planted token is dead")
-		s := sessionOf(t, mw, after)
-		require.NotNil(t, s)
-		require.Equal(t, "ada", s.UserID())
-		require.Equal(t, []string{"tea"}, pgsession.AttrOr[[]string](s, "cart", nil), "data kept")
-
-		// Log in without a session starts one.
-		fresh := login(t, mw, "bob", nil)
-		require.Equal(t, "bob", sessionOf(t, mw, fresh).UserID())
-		log.requireNone(t)
-	})
-}
-
 // Changes made in the log-in request land in the renewed session.
 func TestLogInKeepsPendingChanges(t *testing.T) {
 	mw, log := newMW(t, newCluster(t, "memory").node(t, testConfig()))
@@ -48,9 +24,9 @@ func TestLogInKeepsPendingChanges(t *testing.T) {
 		mw.Set(r, "after", true)
 		w.Write([]byte("welcome"))
 	}))
-	cookie = setCookie(serve(h, get(cookie)), "session")
+	cookie = setCookie(serve(h, get(cookie)), sessionCookie)
 	s := sessionOf(t, mw, cookie)
-	require.Equal(t, []string{"after", "before"}, s.Keys())
+	require.Equal(t, []string{httpsession.AuthTimeKey, "after", "before"}, s.Keys())
 	require.Equal(t, "ada", s.UserID())
 	log.requireNone(t)
 }
@@ -68,7 +44,7 @@ func TestLogOutTokenReplay(t *testing.T) {
 			w.Write([]byte("bye"))
 		}))
 		resp := serve(h, get(cookie))
-		cleared := setCookie(resp, "session")
+		cleared := setCookie(resp, sessionCookie)
 		require.NotNil(t, cleared)
 		require.Empty(t, cleared.Value)
 		require.Equal(t, -1, cleared.MaxAge, "Max-Age=0")
@@ -134,7 +110,7 @@ func TestLogOutEverywhere(t *testing.T) {
 		}))
 		resp := serve(h, get(phone))
 		require.Equal(t, 2, n)
-		require.Equal(t, -1, setCookie(resp, "session").MaxAge)
+		require.Equal(t, -1, setCookie(resp, sessionCookie).MaxAge)
 		require.Nil(t, sessionOf(t, mw, phone))
 		require.Nil(t, sessionOf(t, mw, laptop))
 		require.NotNil(t, sessionOf(t, mw, other))
@@ -180,7 +156,7 @@ func TestLogOutThenNewSession(t *testing.T) {
 		require.NoError(t, mw.LogOut(r))
 		mw.Set(r, "flash", "goodbye")
 	}))
-	fresh := setCookie(serve(h, get(cookie)), "session")
+	fresh := setCookie(serve(h, get(cookie)), sessionCookie)
 	require.NotEmpty(t, fresh.Value)
 	require.Nil(t, sessionOf(t, mw, cookie))
 	s := sessionOf(t, mw, fresh)
@@ -221,13 +197,13 @@ func TestRememberMe(t *testing.T) {
 
 		// A later write refreshes the cookie; it stays persistent.
 		h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { mw.Set(r, "n", 1) }))
-		refreshed := setCookie(serve(h, get(remembered)), "session")
+		refreshed := setCookie(serve(h, get(remembered)), sessionCookie)
 		require.InDelta(t, week, refreshed.MaxAge, 60)
 
 		plain := login(t, mw, "ada", nil, httpsession.RememberMe(false))
 		require.Zero(t, plain.MaxAge)
 		require.True(t, plain.Expires.IsZero())
-		refreshed = setCookie(serve(h, get(plain)), "session")
+		refreshed = setCookie(serve(h, get(plain)), sessionCookie)
 		require.Zero(t, refreshed.MaxAge)
 
 		// A remembered session logging in again without remember me
@@ -258,7 +234,7 @@ func TestRenewToken(t *testing.T) {
 			_, err := mw.RenewToken(r)
 			require.NoError(t, err)
 		}))
-		renewed := setCookie(serve(h, get(cookie)), "session")
+		renewed := setCookie(serve(h, get(cookie)), sessionCookie)
 		require.NotEqual(t, cookie.Value, renewed.Value)
 		require.Nil(t, sessionOf(t, mw, cookie))
 		require.Equal(t, "ada", sessionOf(t, mw, renewed).UserID())
@@ -300,7 +276,7 @@ func TestStrictVersionConflict(t *testing.T) {
 			done := make(chan struct{})
 			go func() { defer close(done); slowResp = serve(slow, r) }()
 			<-loaded
-			cookie = setCookie(serve(fast, get(cookie)), "session")
+			cookie = setCookie(serve(fast, get(cookie)), sessionCookie)
 			close(proceed)
 			<-done
 
@@ -332,6 +308,46 @@ func TestConcurrentRequestsMerge(t *testing.T) {
 		}
 		wg.Wait()
 		require.Equal(t, []string{"a", "b", "c", "d"}, sessionOf(t, mw, cookie).Keys())
+		log.requireNone(t)
+	})
+}
+
+// A remembered session gets an idle timeout as long as the cookie it gets
+// (RememberIdleTimeout, by default RememberLifetime), so the user is not
+// logged out after the Manager's idle timeout; a session that is not
+// remembered, the control, is. Both go through Renew (log in from an
+// anonymous session), which keeps a session's idle timeout unless told.
+func TestRememberedSessionOutlivesIdleTimeout(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, c *cluster) {
+		const idle = 500 * time.Millisecond
+		cfg := testConfig() // no touches: idle time counts from the log in
+		cfg.IdleTimeout = idle
+		mw, log := newMW(t, c.node(t, cfg), func(cfg *httpsession.Config) { cfg.RememberLifetime = time.Hour })
+
+		remembered := login(t, mw, "ada", start(t, mw, nil), httpsession.RememberMe(true))
+		plain := login(t, mw, "bob", start(t, mw, nil))
+		idleOf := func(c *http.Cookie) time.Duration {
+			s := sessionOf(t, mw, c)
+			require.NotNil(t, s)
+			return s.IdleTimeout()
+		}
+		require.Equal(t, time.Hour, idleOf(remembered))
+		require.Equal(t, idle, idleOf(plain))
+
+		// Logging in again without remember me goes back to the Manager's.
+		again := login(t, mw, "ada", login(t, mw, "ada", nil, httpsession.RememberMe(true)))
+		require.Equal(t, idle, idleOf(again))
+
+		time.Sleep(2 * idle)
+		require.Nil(t, sessionOf(t, mw, plain), "the control: idle past the Manager's timeout")
+		s := sessionOf(t, mw, remembered)
+		require.NotNil(t, s, "remembered: still logged in")
+		require.Equal(t, "ada", s.UserID())
+
+		require.Equal(t, time.Hour, mw.Config().RememberIdleTimeout, "the default: RememberLifetime")
+		mw, _ = newMW(t, c.node(t, cfg), func(cfg *httpsession.Config) { cfg.RememberIdleTimeout = 3 * time.Hour })
+		remembered = login(t, mw, "ada", nil, httpsession.RememberMe(true))
+		require.Equal(t, 3*time.Hour, idleOf(remembered))
 		log.requireNone(t)
 	})
 }

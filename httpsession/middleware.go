@@ -7,14 +7,20 @@ import (
 	"net/http"
 
 	"github.com/pgsession/pgsession"
+	"github.com/pgsession/pgsession/token"
 )
 
 // Middleware loads and saves sessions for the requests passing through its
 // Handler. Create one with New and share it; it is safe for concurrent use.
 type Middleware struct {
-	cfg        Config
-	cookieName string // as sent, prefix included; "" without the cookie transport
-	vary       []string
+	cfg         Config
+	cookieName  string // as sent, prefix included; "" without the cookie transport
+	vary        []string
+	crossOrigin *http.CrossOriginProtection // nil: the check is off
+
+	// decode verifies a token: cfg.Keys.Decode, which a test may wrap to
+	// count the verifications a request costs.
+	decode func(string) (token.Claims, error)
 }
 
 // New checks cfg, fills its defaults and returns a Middleware.
@@ -23,7 +29,10 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	mw := &Middleware{cfg: cfg}
+	mw := &Middleware{cfg: cfg, decode: cfg.Keys.Decode}
+	if !cfg.CrossOrigin.Disabled {
+		mw.crossOrigin, _ = cfg.CrossOrigin.protection() // checked by withDefaults
+	}
 	if !cfg.Cookie.Disabled {
 		mw.cookieName = cfg.Cookie.fullName()
 		mw.vary = append(mw.vary, "Cookie")
@@ -41,9 +50,10 @@ func (mw *Middleware) Config() Config { return mw.cfg }
 // request keep separate state.
 type ctxKey struct{ mw *Middleware }
 
-// Handler returns next wrapped: the session is loaded before next runs and
-// saved before the response's first byte. It has the shape of any router's
-// middleware, func(http.Handler) http.Handler.
+// Handler returns next wrapped: a cross-origin unsafe request is refused
+// (see CrossOriginConfig), otherwise the session is loaded before next runs
+// and saved before the response's first byte. It has the shape of any
+// router's middleware, func(http.Handler) http.Handler.
 func (mw *Middleware) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := ctxKey{mw}
@@ -51,11 +61,16 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		c, via, ok := mw.readToken(r)
+		if mw.crossOriginRefused(r, ok && via == viaHeader) {
+			mw.cfg.CrossOrigin.Deny.ServeHTTP(w, r)
+			return
+		}
 		st := &state{mw: mw}
 		st.rw = responseWriter{ResponseWriter: w, st: st}
 		r = r.WithContext(context.WithValue(r.Context(), key, st))
 		st.req = r
-		st.load(r)
+		st.load(r, c, via, ok)
 		next.ServeHTTP(&st.rw, r)
 		// Not deferred: a handler that panics has its changes dropped.
 		st.finish()
@@ -69,11 +84,12 @@ func (mw *Middleware) state(r *http.Request) *state {
 	return st
 }
 
-// load finds the session the request's token names. A missing or bad token,
-// or a session that is gone, leaves the request without one.
-func (st *state) load(r *http.Request) {
+// load finds the session the request's token (c, if ok) names. A missing
+// or bad token, or a session that is gone, leaves the request without one;
+// a good token whose session is gone is cleared from the client, which
+// would otherwise send it on every request.
+func (st *state) load(r *http.Request, c token.Claims, via transport, ok bool) {
 	mw := st.mw
-	c, via, ok := mw.readToken(r)
 	st.via = via
 	if !ok {
 		return
@@ -86,7 +102,9 @@ func (st *state) load(r *http.Request) {
 		// current one while the old still verifies.
 		st.issue = !mw.cfg.Keys.IsCurrent(c)
 	case errors.Is(err, pgsession.ErrNotFound):
-		// Expired or revoked: no session.
+		// Expired, revoked or renewed: no session, and the client should
+		// stop sending the token.
+		st.expire = true
 	default:
 		// The database could not say. The session may well exist, so
 		// nothing may replace it in this request (see Ensure).

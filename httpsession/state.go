@@ -194,8 +194,10 @@ func (st *state) headersLocked() {
 		if persist {
 			expires = st.sess.ExpiresAt()
 		}
+		keepPrivate(h)
 		mw.sendToken(h, st.via, tok, expires)
 	case st.expire:
+		keepPrivate(h)
 		mw.clearToken(h, st.via)
 	}
 	st.issue, st.expire = false, false

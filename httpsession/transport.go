@@ -17,19 +17,32 @@ const (
 	viaHeader                  // the token header
 )
 
-// maxCookieTries bounds how many same-name cookies one request can make us
-// verify (sibling subdomains and other paths can add cookies of our name).
-const maxCookieTries = 4
+// maxTokenTries bounds how many cookie values of our name one request can
+// make us verify. Values that cannot be a token (too short or too long)
+// are skipped without a verification and do not count. A request with
+// more candidates than this has no session: we could not tell whether they
+// all name the same one.
+const maxTokenTries = 8
 
-// readToken returns the claims of the first token that verifies, header
-// before cookie, and the transport the request used (even if nothing
-// verified). It allocates only the decoded secret.
+// readToken returns the claims of the request's token and the transport the
+// request used (even if nothing verified): the header's token if it
+// verifies, else the session the request's cookies of our name agree on.
+//
+// Several cookies of our name reach us when a cookie of the same name was
+// set for another Path or a parent Domain: browsers send every match, the
+// longest Path first, and a sibling subdomain can plant one (cookie
+// tossing; the __Host- prefix makes that impossible). Values that do not
+// verify are ignored, so junk cannot push out the user's own cookie. Valid
+// tokens of one session are one answer (the newest version wins); valid
+// tokens of different sessions are no session at all, since the one sent
+// first may be an attacker's own, logged-in session, into which the
+// user's actions would go. It allocates only the decoded secret.
 func (mw *Middleware) readToken(r *http.Request) (token.Claims, transport, bool) {
 	via := viaNone
 	if h := mw.cfg.Header; h != "" {
 		if v, ok := mw.headerToken(r.Header[h]); ok {
 			via = viaHeader
-			if c, err := mw.cfg.Keys.Decode(v); err == nil {
+			if c, err := mw.decode(v); err == nil {
 				return c, viaHeader, true
 			}
 		}
@@ -37,29 +50,46 @@ func (mw *Middleware) readToken(r *http.Request) (token.Claims, transport, bool)
 	if mw.cookieName == "" {
 		return token.Claims{}, via, false
 	}
-	tries := 0
+	var found token.Claims
+	ok, tries := false, 0
 	for _, line := range r.Header["Cookie"] {
-		for line != "" && tries < maxCookieTries {
+		for line != "" {
 			var part string
 			part, line, _ = strings.Cut(line, ";")
-			name, value, ok := strings.Cut(strings.TrimSpace(part), "=")
-			if !ok || name != mw.cookieName {
+			name, value, isPair := strings.Cut(strings.TrimSpace(part), "=")
+			if !isPair || name != mw.cookieName {
 				continue
 			}
 			if via == viaNone {
 				via = viaCookie
 			}
-			tries++
 			value = strings.TrimSpace(value)
 			if len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"' {
 				value = value[1 : len(value)-1]
 			}
-			if c, err := mw.cfg.Keys.Decode(value); err == nil {
-				return c, viaCookie, true
+			if len(value) < token.MinLen || len(value) > token.MaxLen {
+				continue
+			}
+			if tries == maxTokenTries {
+				return token.Claims{}, via, false
+			}
+			tries++
+			c, err := mw.decode(value)
+			switch {
+			case err != nil:
+			case !ok:
+				found, ok = c, true
+			case c.Secret != found.Secret:
+				return token.Claims{}, via, false
+			case c.Version > found.Version:
+				found = c
 			}
 		}
 	}
-	return token.Claims{}, via, false
+	if ok {
+		via = viaCookie
+	}
+	return found, via, ok
 }
 
 // headerToken extracts a token from the token header's first value.
