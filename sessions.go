@@ -482,12 +482,13 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 	if o.idleSet && o.idle > 0 {
 		idle = o.idle
 	}
+	noIdle := o.idleSet && o.idle < 0 // WithIdleTimeout(-1): idle expiry off from now on
 	token, newID := newToken()
 	var evicted []store.ID
 	s, err := m.write(store.ID(newID), func() (rec *store.Record, err error) {
 		rec, evicted, err = m.backend.Renew(ctx, store.Renewal{
 			OldID: store.ID(id), NewID: store.ID(newID), SetUser: o.setUser, UserID: o.userID,
-			Lifetime: o.lifetime, IdleTimeout: idle, UserAgent: o.userAgent, IP: o.ip,
+			Lifetime: o.lifetime, IdleTimeout: idle, NoIdleTimeout: noIdle, UserAgent: o.userAgent, IP: o.ip,
 			MaxPerUser: m.cfg.MaxSessionsPerUser,
 		})
 		return rec, err

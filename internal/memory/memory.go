@@ -362,7 +362,10 @@ func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []sto
 	next.Version++
 	next.CreatedAt, next.UpdatedAt, next.LastSeenAt = now, now, now
 	next.ExpiresAt = now.Add(rn.Lifetime)
-	if rn.IdleTimeout > 0 {
+	switch {
+	case rn.NoIdleTimeout:
+		next.IdleTimeout = 0
+	case rn.IdleTimeout > 0:
 		next.IdleTimeout = rn.IdleTimeout
 	}
 	if rn.UserAgent != "" {

@@ -362,7 +362,7 @@ func (b *Backend) Renew(ctx context.Context, r store.Renewal) (*store.Record, []
 	var evicted [][]byte
 	var notes int
 	args := []any{r.OldID[:], r.NewID[:], r.SetUser, r.UserID, interval(r.Lifetime),
-		optionalInterval(r.IdleTimeout), r.MaxPerUser, r.UserAgent, r.IP, b.channel}
+		optionalInterval(r.IdleTimeout), r.MaxPerUser, r.UserAgent, r.IP, b.channel, r.NoIdleTimeout}
 	capNewUser := r.SetUser && r.MaxPerUser > 0 && r.UserID != ""
 	class := b.names.LockClass()
 	locks := []lockStep{

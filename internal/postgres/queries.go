@@ -193,7 +193,7 @@ var sqlRenew = `WITH old AS (
     INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
         expires_at, idle_timeout, user_agent, ip, attrs, attr_expiry, attr_ver)
     SELECT $2, CASE WHEN $3::bool THEN $4::text ELSE old.user_id END, old.version + 1, now(), now(), now(),
-        now() + $5::interval, coalesce($6::interval, old.idle_timeout),
+        now() + $5::interval, CASE WHEN $11::bool THEN NULL ELSE coalesce($6::interval, old.idle_timeout) END,
         coalesce(nullif($8::text, ''), old.user_agent), coalesce(nullif($9::text, ''), old.ip),
         old.attrs, old.attr_expiry, old.attr_ver
     FROM old

@@ -143,6 +143,8 @@ type Renewal struct {
 	UserID      string
 	Lifetime    time.Duration
 	IdleTimeout time.Duration // zero keeps the old one
+	// NoIdleTimeout turns idle expiry off (IdleTimeout is then ignored).
+	NoIdleTimeout bool
 	UserAgent   string        // empty keeps the old one
 	IP          string        // empty keeps the old one
 	MaxPerUser  int
