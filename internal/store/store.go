@@ -145,9 +145,9 @@ type Renewal struct {
 	IdleTimeout time.Duration // zero keeps the old one
 	// NoIdleTimeout turns idle expiry off (IdleTimeout is then ignored).
 	NoIdleTimeout bool
-	UserAgent   string        // empty keeps the old one
-	IP          string        // empty keeps the old one
-	MaxPerUser  int
+	UserAgent     string // empty keeps the old one
+	IP            string // empty keeps the old one
+	MaxPerUser    int
 }
 
 // Touch records that a session was used Ago before the flush.
