@@ -17,7 +17,6 @@ type bus interface {
 	// announce tells other nodes, after commit and coalesced with other
 	// announcements, that sessions changed.
 	announce(ids store.ID, version int64)
-	healthy() bool
 	downFor() time.Duration
 	reconnects() uint64
 	// announcements counts the announcements sent, each one commit.
@@ -140,7 +139,6 @@ func (b *memoryBus) announce(id store.ID, version int64) {
 	b.sent.Add(1)
 	b.st.Publish(store.Event{Kind: store.EventUpdated, Node: b.node, IDs: []store.ID{id}, Versions: []int64{version}})
 }
-func (b *memoryBus) healthy() bool          { return true }
 func (b *memoryBus) downFor() time.Duration { return 0 }
 func (b *memoryBus) reconnects() uint64     { return 0 }
 func (b *memoryBus) announcements() uint64  { return b.sent.Load() }
@@ -157,7 +155,6 @@ type postgresBus struct {
 }
 
 func (b *postgresBus) announce(id store.ID, version int64) { b.announcer.add(id, version) }
-func (b *postgresBus) healthy() bool                       { return b.listener.Healthy() }
 func (b *postgresBus) downFor() time.Duration              { return b.listener.DownFor() }
 func (b *postgresBus) reconnects() uint64                  { return b.listener.Reconnects() }
 func (b *postgresBus) announcements() uint64               { return b.announcer.sent.Load() }

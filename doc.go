@@ -52,9 +52,13 @@
 //
 // # Round trips
 //
-// A cache hit costs none. Every other operation is one round trip to
-// PostgreSQL: Get on a miss, Create (including the per-user cap), Update,
-// Delete, DeleteUser, DeleteAll, ListUser, Renew, and each lock operation.
+// A cache hit costs none, and so does a Get of an ID this node knows is
+// gone. Every other operation is one round trip to PostgreSQL: Get on a
+// miss, Create (including the per-user cap), Update, Delete, DeleteUser,
+// DeleteAll, ListUser, Renew, and each lock operation. A plain Update that
+// is refused sends a second statement to say why, and a conditional one
+// refused by a change that committed while it waited is sent again (at most
+// three times).
 //
 // # Backends
 //

@@ -3,7 +3,6 @@ package pgsession
 import (
 	"errors"
 
-	"github.com/pgsession/pgsession/internal/postgres"
 	"github.com/pgsession/pgsession/internal/store"
 )
 
@@ -57,7 +56,3 @@ var (
 	// ErrClosed: the Manager was closed.
 	ErrClosed = errors.New("manager closed")
 )
-
-// errInvalidIdentifier is what postgres reports for a bad schema or prefix;
-// the Manager reports it as ErrInvalidConfig.
-var errInvalidIdentifier = postgres.ErrInvalidIdentifier

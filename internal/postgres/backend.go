@@ -100,9 +100,6 @@ func (b *Backend) OmitChangeLog() {
 	b.leanSQL = b.names.Expand(strings.Replace(sqlUpdateLean, logChanges, "SELECT 1", 1))
 }
 
-// Pool returns the pool the backend uses.
-func (b *Backend) Pool() *pgxpool.Pool { return b.pool }
-
 // Close closes the pool if the backend opened it.
 func (b *Backend) Close() {
 	if b.ownsPool {
