@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pgsession/pgsession"
+	"github.com/pgsession/pgsession/httpsession"
 )
 
 // The JSON API. Each handler answers with a status and a body that the
@@ -17,6 +18,9 @@ type meResponse struct {
 	Node    string `json:"node"`
 	Version int64  `json:"version"`
 	Counter *int64 `json:"counter,omitempty"`
+	// When and how the user last logged in, as LogIn recorded it.
+	AuthenticatedAt *time.Time `json:"authenticated_at,omitempty"`
+	AuthMethod      string     `json:"auth_method,omitempty"`
 }
 
 type counterResponse struct {
@@ -49,12 +53,15 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 // writeFailure answers for an error from the session layer: a session that
-// ended meanwhile is 401, a busy counter 503, anything else 500 (with a
-// generic message; the details go to the log).
+// ended meanwhile is 401, a log-in too old for the action 403, a busy
+// counter 503, anything else 500 (with a generic message; the details go to
+// the log).
 func (n *Node) writeFailure(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, pgsession.ErrNotFound):
 		writeError(w, http.StatusUnauthorized, "no live session")
+	case errors.Is(err, httpsession.ErrReauthRequired):
+		writeError(w, http.StatusForbidden, reauthMessage(err))
 	case errors.Is(err, errBusy):
 		w.Header().Set("Retry-After", "1")
 		writeError(w, http.StatusServiceUnavailable, errBusy.Error())
@@ -99,7 +106,11 @@ func (n *Node) apiMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	count := pgsession.AttrOr(s, counterKey, int64(0))
-	writeJSON(w, http.StatusOK, meResponse{User: s.UserID(), Node: n.Name, Version: s.Version(), Counter: &count})
+	resp := meResponse{User: s.UserID(), Node: n.Name, Version: s.Version(), Counter: &count}
+	if at, method, ok := n.mw.AuthenticatedAt(r); ok {
+		resp.AuthenticatedAt, resp.AuthMethod = &at, method
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // POST /api/counter
@@ -178,6 +189,10 @@ func (n *Node) apiLogOutEverywhere(w http.ResponseWriter, r *http.Request) {
 func (n *Node) apiLogOutOthers(w http.ResponseWriter, r *http.Request) {
 	if _, ok := n.user(r); !ok {
 		writeNoSession(w)
+		return
+	}
+	if err := n.recentAuth(r); err != nil {
+		n.writeFailure(w, r, err)
 		return
 	}
 	ended, err := n.mw.LogOutOtherDevices(r)

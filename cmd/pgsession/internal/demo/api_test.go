@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -24,7 +25,9 @@ func TestLogInAndMe(t *testing.T) {
 		status, _ := c.me(a)
 		require.Equal(t, http.StatusUnauthorized, status, "no cookie, no session")
 
+		before := time.Now()
 		resp, body := c.do("POST", a+"/api/login", map[string]string{"user": "alice"})
+		after := time.Now()
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
 		require.Equal(t, "A", resp.Header.Get("X-Pgsession-Node"))
 		require.JSONEq(t, `{"user":"alice","node":"A","version":1}`, string(body))
@@ -46,6 +49,8 @@ func TestLogInAndMe(t *testing.T) {
 			require.Equal(t, name, m.Node)
 			require.NotNil(t, m.Counter)
 			require.Zero(t, *m.Counter)
+			require.Equal(t, "name", m.AuthMethod, "LogIn recorded how")
+			require.WithinRange(t, m.AuthenticatedAt, before.Truncate(time.Millisecond), after, "and when")
 		}
 
 		// Bad requests.
@@ -379,6 +384,8 @@ func TestPages(t *testing.T) {
 		require.Contains(t, page, "Chrome on Linux")
 		require.Contains(t, page, "this device")
 		require.Contains(t, page, "At most 10 at once")
+		require.Equal(t, 5*time.Minute, demo.DefaultReauthMaxAge)
+		require.Contains(t, page, "needs a log-in within the last 5 minutes")
 		require.Contains(t, page, `href="`+a+`/"`, "a link to the other node")
 
 		resp = post(b, "/revoke", map[string]string{"id": strings.Repeat("ab", 32)})

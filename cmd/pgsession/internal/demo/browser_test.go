@@ -23,9 +23,10 @@ const chromiumPath = "/usr/bin/chromium"
 const screenshotPath = "/tmp/pgsession-demo.png"
 
 // The demo in a real browser: log in through the form on node A, find the
-// same user on node B (cookies belong to the host, not the port), count, see
-// both devices, log out everywhere on node B, and node A shows the log-in
-// form to both the browser and a second device.
+// same user on node B (cookies belong to the host, not the port), see the
+// posts a page on another origin forges refused, count, see both devices,
+// log out everywhere on node B, and node A shows the log-in form to both
+// the browser and a second device.
 func TestBrowser(t *testing.T) {
 	t.Parallel()
 	if _, err := os.Stat(chromiumPath); err != nil {
@@ -149,6 +150,11 @@ func browse(t *testing.T, cl *demo.Cluster, keepScreenshot bool) {
 	for _, node := range []string{a, b} {
 		require.NotNil(t, sessionCookie(read(t, tab, "cookies of "+node, cookies(node))), "%s gets the cookie", node)
 	}
+
+	// Pages of another origin make the browser post to both nodes, with
+	// the cookie (see requireForgeriesRefused): every post is refused.
+	requireForgeriesRefused(t, tab, other, a, b, "alice")
+
 	step(t, tab, "open node B", chromedp.Navigate(b+"/"), chromedp.WaitVisible(chromedp.CSS("#whoami")))
 	who = read(t, tab, "who on B", chromedp.Text(chromedp.CSS("#whoami")))
 	require.Contains(t, who, "Logged in as alice")

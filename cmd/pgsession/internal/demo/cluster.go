@@ -43,6 +43,10 @@ type Options struct {
 	Schema string
 	// Keys signs and verifies the session tokens of both nodes. Required.
 	Keys *token.Ring
+	// ReauthMaxAge is how recent a log-in must be for the user to end
+	// their other sessions. Defaults to DefaultReauthMaxAge; tests shorten
+	// it.
+	ReauthMaxAge time.Duration
 	// Logger receives a line per request and the errors the middleware
 	// reports. Defaults to discarding them.
 	Logger *slog.Logger
@@ -75,6 +79,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	}
 	if opts.Schema == "" {
 		opts.Schema = DefaultSchema
+	}
+	switch {
+	case opts.ReauthMaxAge == 0:
+		opts.ReauthMaxAge = DefaultReauthMaxAge
+	case opts.ReauthMaxAge < 0:
+		return nil, errors.New("demo: negative ReauthMaxAge")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -131,7 +141,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, fmt.Errorf("node %s: %w", name, err)
 		}
 		c.managers = append(c.managers, m)
-		n, err := newNode(name, m, opts.Keys, c.Backend, opts.Logger.With("node", name))
+		n, err := newNode(name, m, opts.Keys, c.Backend, opts.ReauthMaxAge, opts.Logger.With("node", name))
 		if err != nil {
 			closeListeners()
 			return nil, err

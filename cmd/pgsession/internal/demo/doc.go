@@ -13,11 +13,29 @@
 // # Pages
 //
 // GET / shows the log-in form, or for a logged-in visitor: which node served
-// the page, a counter with a +1 button, the user's sessions (device, created,
-// last seen, a marker on the current one and a revoke button on the others)
-// and the log out buttons. The forms post to /login, /counter, /revoke,
-// /logout, /logout-others and /logout-everywhere, which answer with a
-// redirect to /.
+// the page and when the user logged in, a counter with a +1 button, the
+// user's sessions (device, created, last seen, a marker on the current one
+// and a revoke button on the others) and the log out buttons. The forms post
+// to /login, /counter, /revoke, /logout, /logout-others and
+// /logout-everywhere, which answer with a redirect to /.
+//
+// Logging in takes a name and nothing else, recorded as the authentication
+// method "name" (httpsession.AuthMethod). Logging in as another user in the
+// same browser ends the first user's session, and the new user starts with
+// a counter at zero; the same user logging in again keeps the counter.
+//
+// # Recent log-in
+//
+// Ending the user's other sessions, all at once (/logout-others) or one by
+// one (/revoke), needs a log-in within DefaultReauthMaxAge (5 minutes),
+// checked with httpsession's CheckRecentAuth: a leaked cookie, or a browser
+// left logged in, must not be enough to end the owner's sessions and leave
+// the intruder the only one logged in. An older log-in gets the form back
+// with a redirect to /?m=reauth, where a logged-in visitor finds a form to
+// log in again; the API answers 403 {"error": "re-authentication
+// required: ..."}, and the client logs in again with POST /api/login.
+// Logging out, here or everywhere, and revoking the current session never
+// need it: a worried user must always be able to leave.
 //
 // # Sessions per user
 //
@@ -41,23 +59,24 @@
 // # JSON API
 //
 //	POST   /api/login              {"user": NAME} -> 200 {"user","node","version"} and the session cookie
-//	GET    /api/me                 -> 200 {"user","node","version","counter"}, 401 without a live session
+//	GET    /api/me                 -> 200 {"user","node","version","counter","authenticated_at","auth_method"}, 401 without a live session
 //	POST   /api/counter            -> 200 {"counter","node","version"}: adds one
 //	GET    /api/sessions           -> 200 [{"id","current","created","last_seen","user_agent"}]
-//	DELETE /api/sessions/{id}      -> 204; 404 unless it is one of the caller's sessions
+//	DELETE /api/sessions/{id}      -> 204; 404 unless it is one of the caller's sessions; 403 after an old log-in
 //	POST   /api/logout             -> 204
 //	POST   /api/logout-everywhere  -> 204
-//	POST   /api/logout-others      -> 200 {"ended": N}
+//	POST   /api/logout-others      -> 200 {"ended": N}; 403 after an old log-in
 //
 // A request with a body must declare it as JSON, Content-Type
 // application/json (parameters such as charset allowed), or it is refused
-// with 415 before it reaches a handler: another site can make a browser
+// with 415 before it reaches a handler: another page can make a browser
 // post a form or text/plain anywhere, but JSON only after a CORS preflight,
-// which the demo never grants. Without the check, a page on any site could
-// log its visitors in as the attacker.
+// which the demo never grants. See "Forms and cross-site requests" for
+// what else keeps other pages out.
 //
-// Errors are {"error": "..."} with a 4xx or 5xx status. Every response names
-// the node that served it in the X-Pgsession-Node header.
+// Errors are {"error": "..."} with a 4xx or 5xx status, except the
+// middleware's plain-text 403 to a browser's cross-origin request. Every
+// response names the node that served it in the X-Pgsession-Node header.
 //
 // # Counting on two nodes
 //
@@ -71,8 +90,30 @@
 //
 // # Forms and cross-site requests
 //
-// The session cookie is SameSite=Lax, so a browser does not send it with a
-// form posted from another site, and the state-changing forms need no token
-// of their own. Two ports of one host are the same site, which is what lets
-// the two nodes share the cookie.
+// A page elsewhere must not make a visitor's browser act on the demo: count,
+// log out, or log in as the attacker (cross-site request forgery). The forms
+// carry no token of their own; three things keep such requests out.
+//
+// The session middleware refuses, with 403 and before any session work,
+// every unsafe request (POST, DELETE, ...) a browser sends from another
+// origin, going by the Sec-Fetch-Site header browsers set themselves (or,
+// from a browser too old for it, Origin): see httpsession's
+// CrossOriginConfig, left at its defaults. This is the protection that
+// counts. It covers the forms, the log-in included, and the API's posts
+// without a body (+1, log out), which the content-type rule lets through.
+// Clients that are not browsers (curl, scripts) send neither header and
+// pass.
+//
+// The JSON API takes a body only as application/json (see "JSON API"), which
+// no page of another origin can send without the CORS preflight the demo
+// never grants: a second lock on /api/login, which holds even for a browser
+// that sends neither header.
+//
+// The session cookie is SameSite=Lax, so a browser leaves it off a post from
+// another site. But a site is wider than an origin: every port of
+// 127.0.0.1 (and, for a real site, every sibling subdomain) is the same
+// site, so SameSite alone would let a page on another port post with the
+// visitor's cookie: the origin check is what stops it. Being one site is
+// also what lets the two nodes share the cookie; they are two origins all
+// the same, so each page's forms post only to its own node.
 package demo

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"testing"
 	"time"
 
@@ -21,18 +22,19 @@ func TestMain(m *testing.M) { pgsessiontest.Main(m) }
 
 // forEachBackend runs test on both nodes of a demo on the memory store and
 // on a demo on PostgreSQL (a fresh schema, each node with its own Manager).
-func forEachBackend(t *testing.T, test func(t *testing.T, cl *demo.Cluster)) {
+// adjust, if any, changes the demo's options first.
+func forEachBackend(t *testing.T, test func(t *testing.T, cl *demo.Cluster), adjust ...func(*demo.Options)) {
 	t.Parallel()
 	for _, kind := range []string{"memory", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			test(t, startDemo(t, kind))
+			test(t, startDemo(t, kind, adjust...))
 		})
 	}
 }
 
 // startDemo starts both nodes on free ports; they stop when the test ends.
-func startDemo(t *testing.T, kind string) *demo.Cluster {
+func startDemo(t *testing.T, kind string, adjust ...func(*demo.Options)) *demo.Cluster {
 	t.Helper()
 	key, err := token.GenerateKey("test")
 	require.NoError(t, err)
@@ -42,6 +44,9 @@ func startDemo(t *testing.T, kind string) *demo.Cluster {
 	if kind == "postgres" {
 		opts.DatabaseURL = pgsessiontest.DatabaseURL()
 		opts.Schema = pgsessiontest.Schema(t) // registered first, so dropped after the nodes stop
+	}
+	for _, f := range adjust {
+		f(&opts)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -112,10 +117,12 @@ func (c *client) call(method, url string, body, out any) int {
 }
 
 type me struct {
-	User    string `json:"user"`
-	Node    string `json:"node"`
-	Version int64  `json:"version"`
-	Counter *int64 `json:"counter"`
+	User            string    `json:"user"`
+	Node            string    `json:"node"`
+	Version         int64     `json:"version"`
+	Counter         *int64    `json:"counter"`
+	AuthenticatedAt time.Time `json:"authenticated_at"`
+	AuthMethod      string    `json:"auth_method"`
 }
 
 type sessionInfo struct {
@@ -194,4 +201,12 @@ func (c *client) sessionCookie(node string) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// postForm posts an HTML form, as the demo's pages do, and returns the
+// response with its body read.
+func (c *client) postForm(url string, form url.Values) *http.Response {
+	c.t.Helper()
+	resp, _ := c.send("POST", url, "application/x-www-form-urlencoded", form.Encode())
+	return resp
 }

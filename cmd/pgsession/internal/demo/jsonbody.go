@@ -12,7 +12,9 @@ import (
 // those would let it, for one, log the browser in as the attacker (login
 // CSRF: that needs no cookie, so SameSite does not stop it). A JSON content
 // type is one a browser sends cross-site only after a CORS preflight, which
-// the demo never grants.
+// the demo never grants. The middleware's cross-origin check refuses such
+// posts too; this is the lock that holds for a browser too old to say
+// where a request comes from.
 func jsonBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != 0 && !isJSON(r.Header.Get("Content-Type")) {

@@ -36,11 +36,12 @@ type Node struct {
 	// URL is where the node serves, as "http://host:port".
 	URL string
 
-	m       *pgsession.Manager
-	mw      *httpsession.Middleware
-	backend string
-	peers   []peer // every node, this one included, for the page's links
-	log     *slog.Logger
+	m            *pgsession.Manager
+	mw           *httpsession.Middleware
+	backend      string
+	reauthMaxAge time.Duration // see DefaultReauthMaxAge
+	peers        []peer        // every node, this one included, for the page's links
+	log          *slog.Logger
 }
 
 // peer is a node as a page links to it.
@@ -49,7 +50,7 @@ type peer struct {
 	Port string
 }
 
-func newNode(name string, m *pgsession.Manager, keys *token.Ring, backend string, log *slog.Logger) (*Node, error) {
+func newNode(name string, m *pgsession.Manager, keys *token.Ring, backend string, reauthMaxAge time.Duration, log *slog.Logger) (*Node, error) {
 	mw, err := httpsession.New(httpsession.Config{
 		Manager: m,
 		Keys:    keys,
@@ -59,7 +60,9 @@ func newNode(name string, m *pgsession.Manager, keys *token.Ring, backend string
 		// drop it, and every request would look logged out. So for this
 		// local demo the cookie goes without Secure. Everything else stays
 		// at the defaults: named "session", HttpOnly, SameSite=Lax, Path=/.
-		// A site served over TLS leaves Insecure false.
+		// A site served over TLS leaves Insecure false. The refusal of
+		// cross-origin posts stays on, as by default (see the package
+		// documentation).
 		Cookie: httpsession.CookieConfig{Insecure: true},
 		OnError: func(r *http.Request, err error) {
 			log.WarnContext(r.Context(), "session", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -68,7 +71,7 @@ func newNode(name string, m *pgsession.Manager, keys *token.Ring, backend string
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", name, err)
 	}
-	return &Node{Name: name, m: m, mw: mw, backend: backend, log: log}, nil
+	return &Node{Name: name, m: m, mw: mw, backend: backend, reauthMaxAge: reauthMaxAge, log: log}, nil
 }
 
 // Handler returns the node's pages and API behind the session middleware.
@@ -144,17 +147,13 @@ func (n *Node) user(r *http.Request) (*pgsession.Session, bool) {
 	return s, s != nil && s.UserID() != ""
 }
 
-// logIn binds the request to user under a new token. A session of another
-// user in the same browser is ended first: LogIn keeps the data of the
-// session it renews (what a shopping cart wants), but one person should not
-// inherit another's counter.
+// logIn binds the request to user under a new token, recording that the
+// user authenticated now, by name. Another user's session in the same
+// browser ends, so no one inherits another's counter; the same user logging
+// in again keeps theirs. Nothing is kept from before log in (no KeepKeys):
+// the demo writes nothing for anonymous visitors.
 func (n *Node) logIn(r *http.Request, user string, remember bool) (*pgsession.Session, error) {
-	if s, ok := n.user(r); ok && s.UserID() != user {
-		if err := n.mw.LogOut(r); err != nil {
-			return nil, err
-		}
-	}
-	return n.mw.LogIn(r, user, httpsession.RememberMe(remember))
+	return n.mw.LogIn(r, user, httpsession.RememberMe(remember), httpsession.AuthMethod(authMethod))
 }
 
 // errBadName explains what a user name may be.
@@ -181,10 +180,19 @@ func invisible(r rune) bool {
 // checked against the user's own session list, so an ID alone (they are
 // shown on pages, and are not secret) never ends someone else's session.
 // It reports errNotYours for any other ID, whether or not it exists.
+// Ending another of the user's sessions needs a recent log-in (recentAuth);
+// ending this one is logging out, which never does.
 func (n *Node) revoke(r *http.Request, cur *pgsession.Session, idText string) error {
 	id, err := pgsession.ParseID(idText)
 	if err != nil {
 		return errNotYours
+	}
+	if id == cur.ID() {
+		// Revoking this very session is logging out: the cookie goes too.
+		return n.mw.LogOut(r)
+	}
+	if err := n.recentAuth(r); err != nil {
+		return err
 	}
 	ctx, cancel := n.writeContext(r)
 	defer cancel()
@@ -193,14 +201,9 @@ func (n *Node) revoke(r *http.Request, cur *pgsession.Session, idText string) er
 		return err
 	}
 	for _, s := range mine {
-		if s.ID() != id {
-			continue
+		if s.ID() == id {
+			return n.m.Delete(ctx, id)
 		}
-		if id == cur.ID() {
-			// Revoking this very session is logging out: the cookie goes too.
-			return n.mw.LogOut(r)
-		}
-		return n.m.Delete(ctx, id)
 	}
 	return errNotYours
 }

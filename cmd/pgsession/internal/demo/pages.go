@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pgsession/pgsession"
+	"github.com/pgsession/pgsession/httpsession"
 )
 
 //go:embed page.html
@@ -28,6 +29,10 @@ type pageData struct {
 	Name          string // the log-in form's value after a refused name
 
 	User        string // "" shows the log-in form
+	AuthAt      string // when the user last logged in
+	AuthMethod  string // and how
+	Reauth      bool   // show the form to log in again
+	ReauthAge   string // how recent a log-in ending other sessions needs
 	Counter     int64
 	LastNode    string
 	Version     int64
@@ -57,12 +62,20 @@ var flashes = map[string]string{
 	"notyours":   "That is not one of your sessions.",
 	"busy":       "The counter was too busy; try again.",
 	"gone":       "Your session had already ended.",
+	"reauth":     "Ending your other sessions needs a recent log-in: log in again, then try once more.",
 }
 
 // GET /
 func (n *Node) page(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Flash: flashes[r.URL.Query().Get("m")]}
+	m := r.URL.Query().Get("m")
+	d := pageData{Flash: flashes[m]}
 	if s, ok := n.user(r); ok {
+		if m == "reauth" {
+			d.Reauth, d.Flash = true, "" // the form to log in again says it
+		}
+		if at, method, ok := n.mw.AuthenticatedAt(r); ok {
+			d.AuthAt, d.AuthMethod = when(at), method
+		}
 		list, err := n.m.ListUser(r.Context(), s.UserID())
 		if err != nil {
 			n.writePageFailure(w, r, err)
@@ -83,6 +96,7 @@ func (n *Node) page(w http.ResponseWriter, r *http.Request) {
 
 func (n *Node) render(w http.ResponseWriter, r *http.Request, status int, d pageData) {
 	d.Node, d.Backend, d.Stats, d.MaxSessions = n.Name, n.backend, n.m.Stats(), MaxSessionsPerUser
+	d.ReauthAge = forPeople(n.reauthMaxAge)
 	host := hostFor(r)
 	for _, p := range n.peers {
 		d.Links = append(d.Links, pageLink{
@@ -158,6 +172,8 @@ func (n *Node) formRevoke(w http.ResponseWriter, r *http.Request) {
 	switch err := n.revoke(r, cur, r.PostFormValue("id")); {
 	case errors.Is(err, errNotYours):
 		back(w, r, "notyours")
+	case errors.Is(err, httpsession.ErrReauthRequired):
+		back(w, r, "reauth")
 	case err != nil:
 		n.writePageFailure(w, r, err)
 	default:
@@ -176,6 +192,18 @@ func (n *Node) formLogOut(w http.ResponseWriter, r *http.Request) {
 
 // POST /logout-others
 func (n *Node) formLogOutOthers(w http.ResponseWriter, r *http.Request) {
+	if _, ok := n.user(r); !ok {
+		back(w, r, "")
+		return
+	}
+	switch err := n.recentAuth(r); {
+	case errors.Is(err, httpsession.ErrReauthRequired):
+		back(w, r, "reauth")
+		return
+	case err != nil:
+		n.writePageFailure(w, r, err)
+		return
+	}
 	if _, err := n.mw.LogOutOtherDevices(r); err != nil {
 		n.writePageFailure(w, r, err)
 		return
