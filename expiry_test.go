@@ -45,7 +45,9 @@ func TestTouchesKeepSessionsAlive(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, c *cluster) {
 		ctx := ctxT(t)
 		cfg := testConfig()
-		cfg.IdleTimeout = 600 * time.Millisecond
+		// Idle timeout well above the touch interval: the whole suite runs at
+		// once on two cores, and a flush can lag by hundreds of milliseconds.
+		cfg.IdleTimeout = 1500 * time.Millisecond
 		cfg.TouchInterval, cfg.TouchGranularity = 20*time.Millisecond, 10*time.Millisecond
 		m := c.node(cfg)
 		used, err := m.Create(ctx, "", nil)
@@ -53,7 +55,7 @@ func TestTouchesKeepSessionsAlive(t *testing.T) {
 		peeked, err := m.Create(ctx, "", nil)
 		require.NoError(t, err)
 		start := time.Now()
-		for time.Since(start) < 1200*time.Millisecond {
+		for time.Since(start) < 2500*time.Millisecond {
 			_, err := m.Get(ctx, used.Token())
 			require.NoError(t, err, "in use for %v", time.Since(start))
 			if time.Since(start) < 400*time.Millisecond {
