@@ -152,3 +152,40 @@ func benchTracedNode(b *testing.B) (*pgsession.Manager, *pgsessiontest.RoundTrip
 	b.Cleanup(func() { m.Close(context.Background()) })
 	return m, rt
 }
+
+// A session can come back from expiry: an update that began before its
+// deadline and waited on the row commits after it with a new lifetime. A
+// node that read the session as not found in between serves it again
+// within S_fault, not only after CacheMaxAge.
+func TestRevivedSessionIsServedAgainWithinTheFaultBound(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c := newCluster(t, "postgres")
+	a, b := c.node(testConfig()), c.node(testConfig())
+	const life = 2 * time.Second
+	s, err := a.Create(ctx, "", map[string]any{"k": 1}, pgsession.WithLifetime(life))
+	require.NoError(t, err)
+	deadline := time.Now().Add(life)
+	_, err = b.Get(ctx, s.Token())
+	require.NoError(t, err)
+
+	time.Sleep(time.Until(deadline) - 700*time.Millisecond)
+	release := holdRow(t, ctx, c.schema, s.ID())
+	updated := make(chan error, 1)
+	go func() {
+		_, err := a.Update(ctx, s.ID(), new(pgsession.Patch).Set("k", 2), pgsession.SetLifetime(time.Hour))
+		updated <- err
+	}()
+	time.Sleep(time.Until(deadline) + 300*time.Millisecond)
+	_, err = b.Get(ctx, s.Token()) // past the old deadline, while the extension waits
+	require.ErrorIs(t, err, pgsession.ErrNotFound)
+	release()
+	require.NoError(t, <-updated, "the extension began before the deadline, so it applies")
+
+	revived := time.Now()
+	require.Eventually(t, func() bool {
+		_, err := b.Get(ctx, s.Token())
+		return err == nil
+	}, faultBound+time.Second, 10*time.Millisecond, "b keeps answering not found")
+	t.Logf("b served the revived session %v after it came back", time.Since(revived))
+}

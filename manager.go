@@ -209,7 +209,7 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 		m.cache = c
 	}
 	if cfg.NotFoundCacheSize > 0 {
-		g, err := newGoneIDs(cfg.NotFoundCacheSize)
+		g, err := newGoneIDs(cfg.NotFoundCacheSize, int64(min(cfg.CacheMaxAge, notFoundTTL)))
 		if err != nil {
 			return nil, fmt.Errorf("pgsession: new: not-found cache: %w", err)
 		}

@@ -130,9 +130,6 @@ func (m *Manager) get(ctx context.Context, name string, id ID, opts []GetOption)
 		s, err = m.load(ctx, id, o.minVersion)
 	}
 	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			m.gone.add(store.ID(id))
-		}
 		return nil, op(name, err)
 	}
 	if !o.noTouch {
@@ -162,7 +159,10 @@ func (m *Manager) touch(s *Session, now int64) {
 // sent just before this call began, so a newer copy this node cached
 // meanwhile (its own write) wins over it.
 func (m *Manager) load(ctx context.Context, id ID, minVersion int64) (*Session, error) {
-	for shared := true; ; shared = false {
+	// Without a cache nothing records what this node wrote while a read was
+	// in flight, so a Get could not tell a shared read sent before its own
+	// write: every read is its own.
+	for shared := m.cache != nil; ; shared = false {
 		var s *Session
 		var err error
 		if shared {
@@ -201,6 +201,8 @@ func (m *Manager) loadShared(ctx context.Context, id ID) (*Session, error) {
 		select {
 		case <-f.done:
 			if f.overtaken || f.err != nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) && ctx.Err() == nil {
+				// (overtaken also covers a "not found" read that a create of
+				// this ID on this node overlapped)
 				s, _, err := m.loadOnce(ctx, id)
 				return s, err
 			}
@@ -232,7 +234,10 @@ func (m *Manager) loadOnce(ctx context.Context, id ID) (*Session, bool, error) {
 }
 
 // loadThen is loadOnce that runs beforeFill between the read and the offer
-// to the cache, whatever the read's outcome.
+// to the cache, whatever the read's outcome. It keeps the node's memory of
+// gone IDs up to date: a live session is forgotten there, and a session
+// not found is remembered unless a write of it on this node overlapped the
+// read (the read may then predate a create).
 func (m *Manager) loadThen(ctx context.Context, id ID, beforeFill func()) (*Session, bool, error) {
 	var t cache.Ticket
 	if m.cache != nil {
@@ -241,11 +246,16 @@ func (m *Manager) loadThen(ctx context.Context, id ID, beforeFill func()) (*Sess
 	rec, err := m.backend.Get(ctx, store.ID(id))
 	beforeFill()
 	if err != nil {
+		overtaken := false
 		if m.cache != nil {
-			m.cache.Abandon(t)
+			overtaken = m.cache.AbandonRead(t, errors.Is(err, ErrNotFound))
+			if errors.Is(err, ErrNotFound) && !overtaken {
+				m.gone.notFound(store.ID(id))
+			}
 		}
-		return nil, false, err
+		return nil, overtaken, err
 	}
+	m.gone.forget(store.ID(id))
 	s := newSession(rec, "")
 	if f := m.hooks.afterLoad.Load(); f != nil {
 		(*f)(id)
@@ -354,7 +364,7 @@ func (m *Manager) ended(ids ...store.ID) {
 		m.invalidate(id, cache.Deleted)
 		m.toucher.forget(id)
 	}
-	m.gone.add(ids...)
+	m.gone.ended(ids...)
 }
 
 // DeleteUser ends all of a user's sessions except the listed ones ("log out

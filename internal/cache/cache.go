@@ -169,6 +169,18 @@ func (c *Cache[V]) dropOlder(id store.ID, version int64) {
 	})
 }
 
+// AbandonRead ends a read that returned no copy. For a read that found no
+// session, it reports whether a write of the session was seen while it ran
+// (a fill, or an invalidation to a version): the session may exist, and
+// whoever shares the read must read again. A deletion seen meanwhile agrees
+// with the read.
+func (c *Cache[V]) AbandonRead(t Ticket, notFound bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.end(t)
+	return notFound && f.floor > 0 && f.floor != Deleted
+}
+
 // Abandon ends an operation that has nothing to cache.
 func (c *Cache[V]) Abandon(t Ticket) {
 	c.mu.Lock()

@@ -170,6 +170,9 @@ func (s *Store) liveOf(user string, now time.Time) []*store.Record {
 func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []store.ID, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, dup := s.rows[n.ID]; dup {
+		return nil, nil, store.ErrExists // before evicting: a refused create changes nothing
+	}
 	now := s.now()
 	evicted := s.evict(n.UserID, n.MaxPerUser, now)
 	attrs := make(map[string]*store.Attr, len(n.Attrs))
@@ -179,9 +182,6 @@ func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []
 	r := &store.Record{ID: n.ID, UserID: n.UserID, Version: 1, CreatedAt: now, UpdatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(n.Lifetime), IdleTimeout: max(n.IdleTimeout, 0),
 		UserAgent: n.UserAgent, IP: n.IP, Attrs: attrs}
-	if _, dup := s.rows[n.ID]; dup {
-		return nil, nil, store.ErrExists
-	}
 	s.put(r)
 	s.publishDeleted(evicted)
 	return snapshot(r, now), evicted, nil

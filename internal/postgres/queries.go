@@ -36,11 +36,13 @@ const sqlLockRenewUsers = `SELECT pg_advisory_xact_lock($1::int, l.h) FROM (
 // sqlLockAll is the schema-wide lock ($1 is the class): DeleteAll takes it
 // exclusive, every renewal shared and before its users' locks, so no
 // renewal moves a session past a DeleteAll that saw it (DESIGN W5), while
-// renewals never wait for each other on it. Key 0 may equal some user's
-// hashtext: that only makes DeleteAll wait for that user's writes too.
+// renewals never wait for each other on it. It lives in PostgreSQL's
+// one-key (bigint) advisory space, apart from the two-key space of user
+// locks: there a user whose hashtext is the chosen key would make each of
+// its renewals ask for a lock it already shares, and deadlock with the next.
 const (
-	sqlLockAll       = `SELECT pg_advisory_xact_lock($1::int, 0)`
-	sqlLockAllShared = `SELECT pg_advisory_xact_lock_shared($1::int, 0)`
+	sqlLockAll       = `SELECT pg_advisory_xact_lock($1::int::bigint)`
+	sqlLockAllShared = `SELECT pg_advisory_xact_lock_shared($1::int::bigint)`
 )
 
 // notifyDeleted announces, inside the deleting transaction, every id that
