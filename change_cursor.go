@@ -18,8 +18,9 @@ type changeCursor struct {
 	missing map[int64]time.Time // numbers below high not read yet, and since when
 }
 
-// maxMissing bounds the gaps a cursor tracks: past it the oldest are
-// given up, as if they had waited out the lag.
+// maxMissing bounds the gaps a cursor tracks (each is an update that took
+// its number and has not committed yet): past it the oldest are given up,
+// as if they had waited out the lag.
 const maxMissing = 10000
 
 // reset puts the cursor at seq with no gaps.
@@ -39,7 +40,7 @@ func (c *changeCursor) missingList() []int64 {
 }
 
 // advance records rows just read (in sequence order) at now, and gives up
-// gaps older than lag.
+// gaps older than lag. Past maxMissing gaps, the oldest are given up first.
 func (c *changeCursor) advance(rows []store.Change, now time.Time, lag time.Duration) {
 	for _, r := range rows {
 		if r.Seq <= c.high {
@@ -52,7 +53,13 @@ func (c *changeCursor) advance(rows []store.Change, now time.Time, lag time.Dura
 		c.high = r.Seq
 	}
 	for seq, since := range c.missing {
-		if now.Sub(since) > lag || seq <= c.high-maxMissing {
+		if now.Sub(since) > lag {
+			delete(c.missing, seq)
+		}
+	}
+	if extra := len(c.missing) - maxMissing; extra > 0 {
+		oldest := c.missingList() // ascending numbers were seen missing first
+		for _, seq := range oldest[:extra] {
 			delete(c.missing, seq)
 		}
 	}

@@ -45,6 +45,31 @@ func TestChangeCursorBoundsItsGaps(t *testing.T) {
 	var c changeCursor
 	c.reset(0)
 	c.advance(changes(5*maxMissing), time.Now(), time.Minute)
-	require.Len(t, c.missingList(), maxMissing-1)
+	require.Len(t, c.missingList(), maxMissing)
 	require.Equal(t, int64(5*maxMissing), c.high)
+}
+
+// A gap seen a moment ago survives reads of many full batches past it: gaps
+// are given up by age (the lag), not by how far the reader has gone.
+func TestChangeCursorKeepsAFreshGapThroughLargeBatches(t *testing.T) {
+	var c changeCursor
+	c.reset(0)
+	now := time.Now()
+	batch := func(from, to int64, skip int64) []store.Change {
+		var rows []store.Change
+		for s := from; s <= to; s++ {
+			if s != skip {
+				rows = append(rows, store.Change{Seq: s})
+			}
+		}
+		return rows
+	}
+	c.advance(batch(1, changeBatch, 2), now, changeLag) // seq 2 still committing
+	t.Logf("after batch 1: missing %v", c.missingList())
+	c.advance(batch(changeBatch+1, 2*changeBatch, 0), now.Add(time.Millisecond), changeLag)
+	c.advance(batch(2*changeBatch+1, 3*changeBatch, 0), now.Add(2*time.Millisecond), changeLag)
+	t.Logf("2 ms later, after two more full batches in the same step: missing %v", c.missingList())
+	if len(c.missingList()) == 0 {
+		t.Errorf("gap 2, 2 ms old, was given up (lag is %v)", changeLag)
+	}
 }

@@ -38,12 +38,11 @@ type changeReader struct {
 	fresh    func(bool) // whether reads are keeping up
 	warn     func(msg string, args ...any)
 
-	restart   atomic.Bool // start again from the log's current end: set after a reconnect
-	cursor    changeCursor
-	lastRead  time.Time
-	lastPrune time.Time
-	reads     atomic.Uint64
-	rows      atomic.Uint64
+	restart  atomic.Bool // start again from the log's current end: set after a reconnect
+	cursor   changeCursor
+	lastRead time.Time // when the last complete read began: what it saw is at least that fresh
+	reads    atomic.Uint64
+	rows     atomic.Uint64
 }
 
 // start places the cursor and reads once, so the node trusts its cache from
@@ -66,6 +65,7 @@ func (r *changeReader) place(ctx context.Context) error {
 
 // read reads every row past the cursor and applies it.
 func (r *changeReader) read(ctx context.Context) error {
+	began := time.Now()
 	for {
 		rows, err := r.log.ChangesSince(ctx, r.cursor.high, r.cursor.missingList(), changeBatch)
 		if err != nil {
@@ -78,13 +78,16 @@ func (r *changeReader) read(ctx context.Context) error {
 		}
 		r.cursor.advance(rows, time.Now(), changeLag)
 		if len(rows) < changeBatch {
-			r.lastRead = time.Now()
+			r.lastRead = began
 			return nil
 		}
 	}
 }
 
-// run reads every interval until stop closes.
+// run reads every interval until stop closes. Each attempt may take one
+// interval; the node stops trusting its cache once the last complete read
+// began more than changeStaleAfter intervals ago, checked after every
+// attempt, so within about that many intervals of losing the log.
 func (r *changeReader) run(ctx context.Context, stop <-chan struct{}) {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
@@ -94,7 +97,7 @@ func (r *changeReader) run(ctx context.Context, stop <-chan struct{}) {
 			return
 		case <-tick.C:
 		}
-		rctx, cancel := context.WithTimeout(ctx, 2*r.interval)
+		rctx, cancel := context.WithTimeout(ctx, r.interval)
 		err := r.step(rctx)
 		cancel()
 		switch {
@@ -109,8 +112,7 @@ func (r *changeReader) run(ctx context.Context, stop <-chan struct{}) {
 	}
 }
 
-// step reads once (placing the cursor first after a reconnect), then prunes
-// when due.
+// step reads once, placing the cursor first after a reconnect.
 func (r *changeReader) step(ctx context.Context) error {
 	if r.restart.Swap(false) {
 		if err := r.place(ctx); err != nil {
@@ -118,27 +120,22 @@ func (r *changeReader) step(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := r.read(ctx); err != nil {
-		return err
-	}
-	if time.Since(r.lastPrune) >= changePruneEvery {
-		r.lastPrune = time.Now()
-		pruneChanges(ctx, r.log, r.warn)
-	}
-	return nil
+	return r.read(ctx)
 }
 
 // pruneChanges deletes old log rows if no node did in the last
-// changePruneEvery.
-func pruneChanges(ctx context.Context, log store.ChangeLog, warn func(string, ...any)) {
-	if _, err := log.PruneChanges(ctx, changePruneEvery, changeRetention); err != nil && ctx.Err() == nil {
+// changePruneEvery, within ctx; a failure is logged unless life (the
+// Manager's context) has ended.
+func pruneChanges(ctx, life context.Context, log store.ChangeLog, warn func(string, ...any)) {
+	if _, err := log.PruneChanges(ctx, changePruneEvery, changeRetention); err != nil && life.Err() == nil {
 		warn("pgsession: pruning the change log failed", "err", err)
 	}
 }
 
-// runChangePruner prunes the change log on a node that does not read it
-// (ChangePollInterval -1): every update still writes its row, and the rows
-// must not pile up however the nodes are configured.
+// runChangePruner prunes the change log every changePruneEvery, on its own
+// goroutine so a slow delete never holds up the reads (every node runs it;
+// the lease lets one of them delete each time). Every update writes its
+// row whatever the nodes' ChangePollInterval, so every node prunes.
 func runChangePruner(ctx context.Context, stop <-chan struct{}, log store.ChangeLog, warn func(string, ...any)) {
 	tick := time.NewTicker(changePruneEvery)
 	defer tick.Stop()
@@ -148,7 +145,7 @@ func runChangePruner(ctx context.Context, stop <-chan struct{}, log store.Change
 			return
 		case <-tick.C:
 			pctx, cancel := context.WithTimeout(ctx, changePruneEvery/2)
-			pruneChanges(pctx, log, warn)
+			pruneChanges(pctx, ctx, log, warn)
 			cancel()
 		}
 	}

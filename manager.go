@@ -126,9 +126,8 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 	m.goBackground(func() { ann.run(m.bgCtx, m.stop) })
 	if m.changes != nil {
 		m.goBackground(func() { m.changes.run(m.bgCtx, m.stop) })
-	} else {
-		m.goBackground(func() { runChangePruner(m.bgCtx, m.stop, backend, cfg.Logger.Warn) })
 	}
+	m.goBackground(func() { runChangePruner(m.bgCtx, m.stop, backend, cfg.Logger.Warn) })
 	m.startLoops()
 	return m, nil
 }

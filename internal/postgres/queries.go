@@ -253,11 +253,16 @@ const sqlSweepBatch = `WITH st AS (
 SELECT EXISTS (SELECT 1 FROM adv), (SELECT count(*) FROM chunk), (SELECT count(*) FROM del),
     (SELECT count(*) FROM trim)`
 
-// sqlChangesSince reads the change log past a reader's position: the rows
-// after $1, and the rows $2 it found missing before (sequence numbers taken
-// by updates that had not committed yet), in order, at most $3.
-const sqlChangesSince = `SELECT c.seq, c.id, c.version FROM {{changes}} c
-WHERE c.seq > $1 OR c.seq = ANY($2::bigint[]) ORDER BY c.seq LIMIT $3`
+// sqlChangesSince reads the change log past a reader's position: up to $3
+// rows after $1, and the rows $2 it found missing before (sequence numbers
+// taken by updates that had not committed yet), in order. Two branches, so
+// each is an index range or lookup whatever the table's statistics say (an
+// OR under ORDER BY ... LIMIT can turn into a walk of the whole index).
+const sqlChangesSince = `SELECT x.seq, x.id, x.version FROM (
+    (SELECT c.seq, c.id, c.version FROM {{changes}} c WHERE c.seq > $1 ORDER BY c.seq LIMIT $3)
+    UNION ALL
+    (SELECT c.seq, c.id, c.version FROM {{changes}} c WHERE c.seq = ANY($2::bigint[]) AND c.seq <= $1)
+) x ORDER BY x.seq`
 
 // sqlChangesStart is where a reader starts: past every row older than $1,
 // so the rows of updates that may still have been committing are read.

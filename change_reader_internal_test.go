@@ -1,0 +1,66 @@
+package pgsession
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pgsession/pgsession/internal/store"
+)
+
+type flakyLog struct {
+	mu   sync.Mutex
+	down bool
+}
+
+func (l *flakyLog) ChangesSince(ctx context.Context, after int64, missing []int64, limit int) ([]store.Change, error) {
+	l.mu.Lock()
+	down := l.down
+	l.mu.Unlock()
+	if down {
+		<-ctx.Done() // a partition: the read hangs until its deadline
+		return nil, ctx.Err()
+	}
+	time.Sleep(2 * time.Millisecond) // a read takes a little time
+	return nil, nil
+}
+func (l *flakyLog) ChangesStart(context.Context, time.Duration) (int64, error) { return 0, nil }
+func (l *flakyLog) PruneChanges(context.Context, time.Duration, time.Duration) (int, error) {
+	return 0, nil
+}
+
+// How long after its last successful read does the reader declare itself
+// stale? DESIGN C7 says 3 intervals.
+func TestChangeReaderGoesStaleWithinThreeIntervals(t *testing.T) {
+	const interval = 100 * time.Millisecond
+	log := &flakyLog{}
+	stale := make(chan time.Time, 1)
+	r := &changeReader{log: log, interval: interval, apply: func([]store.Change) {},
+		fresh: func(ok bool) {
+			if !ok {
+				select {
+				case stale <- time.Now():
+				default:
+				}
+			}
+		},
+		warn: func(string, ...any) {}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	defer close(stop)
+	go r.run(ctx, stop)
+	time.Sleep(3*interval + interval/2)
+	log.mu.Lock()
+	log.down = true
+	log.mu.Unlock()
+	// the last successful read began at the last tick before this
+	cut := time.Now()
+	at := <-stale
+	t.Logf("partition at %v after the last successful read; stale declared %v later (%.1f intervals)",
+		interval/2, at.Sub(cut), float64(at.Sub(cut)+interval/2)/float64(interval))
+	if at.Sub(cut)+interval/2 > 3*interval+interval/2 {
+		t.Errorf("stale only %.1f intervals after the last successful read", float64(at.Sub(cut)+interval/2)/float64(interval))
+	}
+}
