@@ -59,3 +59,22 @@ func TestUpdateWhoseReplyIsLostIsStillHonoured(t *testing.T) {
 	require.Eventually(t, func() bool { return cachedAt(b, id, 3) }, 500*time.Millisecond, time.Millisecond,
 		"the other node heard of the unknown change")
 }
+
+// An update whose context ended before anything was sent fails with that
+// error, certain: ErrOutcomeUnknown is only for a write that reached the
+// server without an answer. Before, it was reported as unknown and
+// announced to every node as a change of unknown version.
+func TestUpdateNeverSentIsNotOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c := newCluster(t, "postgres")
+	m := c.node(testConfig())
+	s, err := m.Create(ctx, "", map[string]any{"k": 1})
+	require.NoError(t, err)
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = m.Update(ended, s.ID(), new(pgsession.Patch).Set("k", 2))
+	require.ErrorIs(t, err, context.Canceled)
+	require.NotErrorIs(t, err, pgsession.ErrOutcomeUnknown)
+	require.True(t, cachedAt(m, s.ID(), 1), "the copy is still trusted: nothing changed")
+}

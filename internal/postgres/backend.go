@@ -254,8 +254,16 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 		ttlKeys, ttlMs = []string{}, []int64{}
 	}
 	touched := append(append([]string{}, setKeys...), del...)
+	// The connection first, on its own: an error getting it (the context
+	// ended, the pool is closed, the database cannot be reached) means
+	// nothing was sent, which uncertain could not tell from the error alone.
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
 	if p.IfVersion == 0 && p.KeysSince == 0 && len(ttlKeys) == 0 && p.Lifetime <= 0 && len(touched) > 0 {
-		rec, err := queryRecord(ctx, b.pool, b.leanSQL, p.ID[:], del, setJSON,
+		rec, err := queryRecord(ctx, conn, b.leanSQL, p.ID[:], del, setJSON,
 			setKeys, touched, p.MaxAttributes)
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return rec, uncertain(err)
@@ -264,7 +272,7 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 	}
 	for attempt := 0; ; attempt++ {
 		var ok, keysOK bool
-		rec, err := scanRecord(b.pool.QueryRow(ctx, b.updateSQL, p.ID[:], del, setJSON,
+		rec, err := scanRecord(conn.QueryRow(ctx, b.updateSQL, p.ID[:], del, setJSON,
 			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes, p.KeysSince, touched,
 			optionalInterval(p.Lifetime)), &ok, &keysOK)
 		switch {
