@@ -1,12 +1,15 @@
 package pgsession_test
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgsession/pgsession"
@@ -60,4 +63,54 @@ func TestRenewalsOfOneUserNeverDeadlock(t *testing.T) {
 			require.Zero(t, deadlocks.Load(), "user %q (hashtext %d): renewals deadlocked", user, h)
 		})
 	}
+}
+
+// A renewal that evicts a session locks the old row, then the evicted one,
+// while a touch flush locks rows in id order: with the evicted id below the
+// old one each can hold what the other needs, and PostgreSQL ends one as a
+// deadlock's victim. A renewal so ended changed nothing and is sent again:
+// the log-in succeeds. The flush is played by a transaction taking the
+// same locks in id order, in two steps so the interleaving is certain.
+func TestRenewalEndedAsADeadlockVictimIsRetried(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	c := newCluster(t, "postgres")
+	pool := pgsessiontest.PoolWith(t, func(cfg *pgxpool.Config) {
+		cfg.ConnConfig.RuntimeParams["application_name"] = c.schema
+		cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "100ms" // the renewal notices first
+	})
+	cfg := withSchema(testConfig(), c.schema)
+	cfg.MaxSessionsPerUser = 1
+	m, err := pgsession.New(ctx, pool, cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
+	var victim, old *pgsession.Session
+	for {
+		victim, err = m.Create(ctx, "u", nil)
+		require.NoError(t, err)
+		old, err = m.Create(ctx, "", nil)
+		require.NoError(t, err)
+		v, o := victim.ID(), old.ID()
+		if bytes.Compare(v[:], o[:]) < 0 {
+			break
+		}
+		require.NoError(t, m.Delete(ctx, victim.ID()))
+		require.NoError(t, m.Delete(ctx, old.ID()))
+	}
+	tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
+	require.NoError(t, err)
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	vid, oid := victim.ID(), old.ID()
+	_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR NO KEY UPDATE", vid[:])
+	require.NoError(t, err)
+	renewed := make(chan error, 1)
+	go func() {
+		_, err := m.Renew(ctx, old.ID(), pgsession.AsUser("u"))
+		renewed <- err
+	}()
+	waitForWaiters(t, c.schema, 1) // the renewal holds the old row and waits for the victim's
+	_, err = tx.Exec(ctx, "SELECT 1 FROM "+sessionsTable(c.schema)+" WHERE id = $1 FOR NO KEY UPDATE", oid[:])
+	require.NoError(t, err, "the renewal was the deadlock's victim and let go")
+	require.NoError(t, tx.Commit(ctx))
+	require.NoError(t, <-renewed, "the renewal was sent again and logged the user in")
 }

@@ -112,6 +112,18 @@ func (b *Backend) Close() {
 // order given: the statement after them takes a fresh snapshot that sees
 // every write committed by the holders before.
 func (b *Backend) withLock(ctx context.Context, locks []lockStep, sql string, args []any, scan func(pgx.Row) error) error {
+	err := b.withLockOnce(ctx, locks, sql, args, scan)
+	if isDeadlock(err) {
+		// Touches and user-wide deletes lock rows in id order, but a
+		// renewal or a capped create locks the old row and then the rows
+		// it evicts in the plan's order, and may be ended as a deadlock's
+		// victim: its transaction changed nothing, so it is sent again.
+		err = b.withLockOnce(ctx, locks, sql, args, scan)
+	}
+	return err
+}
+
+func (b *Backend) withLockOnce(ctx context.Context, locks []lockStep, sql string, args []any, scan func(pgx.Row) error) error {
 	if len(locks) == 0 {
 		return scan(b.pool.QueryRow(ctx, sql, args...))
 	}
