@@ -195,7 +195,6 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 		stop: make(chan struct{}), flights: map[ID]*flight{}}
 	m.bgCtx, m.bgCancel = context.WithCancelCause(context.Background())
 	m.toucher = newToucher(b, cfg)
-	acquireCoarseClock() // released by Close
 	if cfg.CacheSize > 0 {
 		c, err := cache.New(cache.Options[*Session]{
 			MaxEntries: cfg.CacheSize, MaxBytes: cfg.CacheBytes,
@@ -210,10 +209,14 @@ func newManager(cfg Config, b store.Backend) (*Manager, error) {
 	if cfg.NotFoundCacheSize > 0 {
 		g, err := newGoneIDs(cfg.NotFoundCacheSize, int64(min(cfg.CacheMaxAge, notFoundTTL)))
 		if err != nil {
+			if m.cache != nil {
+				m.cache.Close()
+			}
 			return nil, fmt.Errorf("pgsession: new: not-found cache: %w", err)
 		}
 		m.gone = g
 	}
+	acquireCoarseClock() // released by Close or abandon, once nothing above can fail
 	return m, nil
 }
 
