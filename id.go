@@ -11,7 +11,8 @@ import (
 	"github.com/pgsession/pgsession/internal/store"
 )
 
-// ID names a session: the SHA-256 of its secret token. The database keeps
+// ID names a session: the SHA-256 of its secret token's 32 bytes (the
+// bytes Session.Token encodes, not the text). The database keeps
 // only the ID, so reading the table never yields a usable token (DESIGN T1),
 // and an ID can be shown to its owner (a "your sessions" page with revoke
 // buttons) without handing out a credential.

@@ -1,9 +1,11 @@
 package httpsession
 
 import (
+	"context"
 	"net/http"
 	"sync/atomic"
 
+	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/token"
 )
 
@@ -16,7 +18,7 @@ const MaxTokenTries = maxTokenTries
 // Call it before mw serves requests.
 func CountVerifications(mw *Middleware, n *atomic.Int64) {
 	decode := mw.decode
-	mw.decode = func(s string) (token.Claims, error) {
+	mw.decode = func(s string) (token.RawClaims, error) {
 		n.Add(1)
 		return decode(s)
 	}
@@ -26,5 +28,18 @@ func CountVerifications(mw *Middleware, n *atomic.Int64) {
 // reads it before loading the session, and whether there is one.
 func ReadToken(mw *Middleware, r *http.Request) (token.Claims, bool) {
 	c, _, ok := mw.readToken(r)
-	return c, ok
+	if !ok {
+		return token.Claims{}, false
+	}
+	return c.Claims(), true
+}
+
+// LoadToken verifies tok and gets the session it names, as the middleware
+// does with a request's token (for the benchmarks).
+func LoadToken(ctx context.Context, mw *Middleware, tok string) (*pgsession.Session, error) {
+	c, err := mw.decode(tok)
+	if err != nil {
+		return nil, err
+	}
+	return mw.get(ctx, &c)
 }

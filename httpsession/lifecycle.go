@@ -38,11 +38,11 @@ func (mw *Middleware) RenewToken(r *http.Request) (*pgsession.Session, error) {
 	s, err := mw.cfg.Manager.Renew(ctx, st.sess.ID(), opts...)
 	if err != nil {
 		if errors.Is(err, pgsession.ErrNotFound) {
-			st.sess, st.secret, st.issue, st.lost = nil, "", false, true
+			st.sess, st.secret, st.issue, st.lost = nil, noSecret, false, true
 		}
 		return nil, fmt.Errorf("httpsession: renew token: %w", err)
 	}
-	st.started(s, st.persist)
+	st.started(s, s.Token(), st.persist)
 	return s, nil
 }
 

@@ -95,8 +95,7 @@ func (mw *Middleware) LogIn(r *http.Request, userID string, opts ...LoginOption)
 	if err != nil {
 		return nil, fmt.Errorf("httpsession: log in: %w", err)
 	}
-	st.started(s, o.remember)
-	st.secret = secret
+	st.started(s, secret, o.remember)
 	return s, nil
 }
 
@@ -142,7 +141,7 @@ func (st *state) logInLocked(userID string, o loginOptions, sopts []pgsession.Se
 			if err := m.Delete(ctx, cur.ID()); err != nil {
 				return nil, "", err
 			}
-			st.sess, st.secret, st.persist = nil, "", false
+			st.sess, st.secret, st.persist = nil, noSecret, false
 			st.expire = true // until the new session's token replaces it
 		}
 	}

@@ -18,9 +18,9 @@ type Middleware struct {
 	vary        []string
 	crossOrigin *http.CrossOriginProtection // nil: the check is off
 
-	// decode verifies a token: cfg.Keys.Decode, which a test may wrap to
-	// count the verifications a request costs.
-	decode func(string) (token.Claims, error)
+	// decode verifies a token: cfg.Keys.DecodeRaw, which a test may wrap
+	// to count the verifications a request costs.
+	decode func(string) (token.RawClaims, error)
 }
 
 // New checks cfg, fills its defaults and returns a Middleware.
@@ -29,7 +29,7 @@ func New(cfg Config) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	mw := &Middleware{cfg: cfg, decode: cfg.Keys.Decode}
+	mw := &Middleware{cfg: cfg, decode: cfg.Keys.DecodeRaw}
 	if !cfg.CrossOrigin.Disabled {
 		mw.crossOrigin, _ = cfg.CrossOrigin.protection() // checked by withDefaults
 	}
@@ -66,10 +66,8 @@ func (mw *Middleware) Handler(next http.Handler) http.Handler {
 			mw.cfg.CrossOrigin.Deny.ServeHTTP(w, r)
 			return
 		}
-		st := &state{mw: mw}
-		st.rw = responseWriter{ResponseWriter: w, st: st}
-		r = r.WithContext(context.WithValue(r.Context(), key, st))
-		st.req = r
+		st := newState(mw, w, r)
+		r = &st.req
 		st.load(r, c, via, ok)
 		next.ServeHTTP(&st.rw, r)
 		// Not deferred: a handler that panics has its changes dropped.
@@ -88,19 +86,19 @@ func (mw *Middleware) state(r *http.Request) *state {
 // or bad token, or a session that is gone, leaves the request without one;
 // a good token whose session is gone is cleared from the client, which
 // would otherwise send it on every request.
-func (st *state) load(r *http.Request, c token.Claims, via transport, ok bool) {
+func (st *state) load(r *http.Request, c token.RawClaims, via transport, ok bool) {
 	mw := st.mw
 	st.via = via
 	if !ok {
 		return
 	}
-	s, err := mw.cfg.Manager.Get(r.Context(), c.Secret, pgsession.MinVersion(c.Version))
+	s, err := mw.get(r.Context(), &c)
 	switch {
 	case err == nil:
 		st.sess, st.secret, st.persist = s, c.Secret, c.Persistent
 		// Signed with a key that no longer signs: move the client to the
 		// current one while the old still verifies.
-		st.issue = !mw.cfg.Keys.IsCurrent(c)
+		st.issue = c.KeyID != mw.cfg.Keys.SigningKeyID()
 	case errors.Is(err, pgsession.ErrNotFound):
 		// Expired, revoked or renewed: no session, and the client should
 		// stop sending the token.
@@ -113,6 +111,14 @@ func (st *state) load(r *http.Request, c token.Claims, via transport, ok bool) {
 			mw.cfg.OnError(r, st.loadErr)
 		}
 	}
+}
+
+// get returns the session c names, at least as new as the version c
+// carries. It asks by ID, the SHA-256 of the secret (see pgsession.ID),
+// which DecodeRaw computed alongside the MAC: Manager.Get would decode the
+// secret's text and hash it again, and the text would cost an allocation.
+func (mw *Middleware) get(ctx context.Context, c *token.RawClaims) (*pgsession.Session, error) {
+	return mw.cfg.Manager.GetByID(ctx, pgsession.ID(c.SecretSHA256), pgsession.MinVersion(c.Version))
 }
 
 // report hands err to the error hook.

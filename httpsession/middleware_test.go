@@ -3,6 +3,7 @@ package httpsession_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -327,6 +328,59 @@ func TestWrappedTwice(t *testing.T) {
 	})))
 	resp := serve(h, get())
 	require.Len(t, resp.Header.Values("Set-Cookie"), 1)
+	log.requireNone(t)
+}
+
+// The request's context carries the middleware's state and is otherwise
+// the incoming one: its values, deadline and cancellation reach the handler
+// and what the handler derives from it. Printing it, in any form, shows
+// none of the state.
+func TestRequestContext(t *testing.T) {
+	mw, log := newMW(t, newCluster(t, "memory").node(t, testConfig()))
+	cookie := start(t, mw, nil)
+	claims, ok := httpsession.ReadToken(mw, get(cookie))
+	require.True(t, ok)
+	secret, err := base64.RawURLEncoding.DecodeString(claims.Secret)
+	require.NoError(t, err)
+
+	type key struct{}
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), key{}, "outer"))
+	defer cancel()
+	deadline := time.Now().Add(time.Hour)
+	parent, cancelDeadline := context.WithDeadline(parent, deadline)
+	defer cancelDeadline()
+
+	var derived context.Context
+	var printed []string
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		require.NotNil(t, mw.Session(r))
+		require.Equal(t, "outer", ctx.Value(key{}))
+		d, ok := ctx.Deadline()
+		require.True(t, ok)
+		require.True(t, d.Equal(deadline))
+		var stop context.CancelFunc
+		derived, stop = context.WithCancel(ctx)
+		t.Cleanup(stop)
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%d", "%x", "%q"} {
+			printed = append(printed, fmt.Sprintf(verb, ctx))
+		}
+	}))
+	serve(h, get(cookie).WithContext(parent))
+	require.NoError(t, derived.Err())
+	cancel()
+	select {
+	case <-derived.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling the incoming context did not reach one derived from the request's")
+	}
+	for _, p := range printed {
+		require.NotContains(t, p, "secret:")
+		require.NotContains(t, p, "state{")
+		require.NotContains(t, p, strings.Trim(fmt.Sprint(secret[:8]), "[]"))
+		require.NotContains(t, p, fmt.Sprintf("%x", secret[:8]))
+		require.NotContains(t, p, claims.Secret[:12])
+	}
 	log.requireNone(t)
 }
 

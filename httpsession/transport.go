@@ -36,8 +36,8 @@ const maxTokenTries = 8
 // tokens of one session are one answer (the newest version wins); valid
 // tokens of different sessions are no session at all, since the one sent
 // first may be an attacker's own, logged-in session, into which the
-// user's actions would go. It allocates only the decoded secret.
-func (mw *Middleware) readToken(r *http.Request) (token.Claims, transport, bool) {
+// user's actions would go. It allocates nothing.
+func (mw *Middleware) readToken(r *http.Request) (token.RawClaims, transport, bool) {
 	via := viaNone
 	if h := mw.cfg.Header; h != "" {
 		if v, ok := mw.headerToken(r.Header[h]); ok {
@@ -48,9 +48,9 @@ func (mw *Middleware) readToken(r *http.Request) (token.Claims, transport, bool)
 		}
 	}
 	if mw.cookieName == "" {
-		return token.Claims{}, via, false
+		return token.RawClaims{}, via, false
 	}
-	var found token.Claims
+	var found token.RawClaims
 	ok, tries := false, 0
 	for _, line := range r.Header["Cookie"] {
 		for line != "" {
@@ -71,7 +71,7 @@ func (mw *Middleware) readToken(r *http.Request) (token.Claims, transport, bool)
 				continue
 			}
 			if tries == maxTokenTries {
-				return token.Claims{}, via, false
+				return token.RawClaims{}, via, false
 			}
 			tries++
 			c, err := mw.decode(value)
@@ -80,7 +80,7 @@ func (mw *Middleware) readToken(r *http.Request) (token.Claims, transport, bool)
 			case !ok:
 				found, ok = c, true
 			case c.Secret != found.Secret:
-				return token.Claims{}, via, false
+				return token.RawClaims{}, via, false
 			case c.Version > found.Version:
 				found = c
 			}

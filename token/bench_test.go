@@ -1,6 +1,7 @@
 package token_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pgsession/pgsession/token"
@@ -17,9 +18,17 @@ func BenchmarkEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecode times Decode and DecodeRaw on a valid token with a short
+// key ID and a small version (one block of MAC input), on one with the
+// longest key ID and version (two blocks), and on tokens refused.
 func BenchmarkDecode(b *testing.B) {
 	r := ring(b, key("k1"), key("k0"))
 	s, err := r.Encode(token.Claims{Secret: newSecret(), Version: 1234})
+	if err != nil {
+		b.Fatal(err)
+	}
+	long := ring(b, key(strings.Repeat("k", token.MaxKeyIDLen)))
+	sLong, err := long.Encode(token.Claims{Secret: newSecret(), Version: 1 << 62})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -27,6 +36,30 @@ func BenchmarkDecode(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := r.Decode(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("valid-raw", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := r.DecodeRaw(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("valid-longest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := long.Decode(sLong); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("valid-raw-longest", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := long.DecodeRaw(sLong); err != nil {
 				b.Fatal(err)
 			}
 		}

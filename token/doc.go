@@ -41,10 +41,16 @@
 // under the 4096-byte cookie limit; anything longer than MaxLen is refused
 // before it is looked at.
 //
+// # On every request
+//
+// A transport reads a token on every request. DecodeRaw is Decode for
+// that path: it returns the secret as bytes, with its SHA-256 (the
+// session's pgsession.ID, for Manager.GetByID), and allocates nothing.
+//
 // # Errors
 //
-// Decode reports every token it cannot accept with the one error ErrInvalid:
-// malformed, too long, signed by an unknown key, or tampered with. For a
-// transport each means the same thing, "no session", and the reason is not
-// told to the client.
+// Decode and DecodeRaw report every token they cannot accept with the one
+// error ErrInvalid: malformed, too long, signed by an unknown key, or
+// tampered with. For a transport each means the same thing, "no session",
+// and the reason is not told to the client.
 package token

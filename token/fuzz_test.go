@@ -1,6 +1,7 @@
 package token_test
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"math"
 	"testing"
@@ -35,11 +36,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add("AQEBYQ")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := verify.Decode(s)
+		raw, rawErr := verify.DecodeRaw(s)
 		if err != nil {
-			if err != token.ErrInvalid {
-				t.Fatalf("Decode: want ErrInvalid, got %v", err)
+			if err != token.ErrInvalid || rawErr != token.ErrInvalid {
+				t.Fatalf("Decode, DecodeRaw: want ErrInvalid for both, got %v, %v", err, rawErr)
 			}
 			return
+		}
+		if rawErr != nil || raw.Claims() != c || raw.SecretSHA256 != sha256.Sum256(raw.Secret[:]) {
+			t.Fatalf("DecodeRaw disagrees with Decode: %+v, %v; want %+v", raw.Claims(), rawErr, c)
 		}
 		signer, ok := signers[c.KeyID]
 		if !ok {

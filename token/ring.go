@@ -1,11 +1,9 @@
 package token
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
 	"fmt"
-	"hash"
-	"sync"
+
+	"github.com/pgsession/pgsession/token/internal/hmacsha256"
 )
 
 // Ring is a set of keys: the first signs, all verify. It is immutable and
@@ -15,16 +13,8 @@ type Ring struct {
 }
 
 type ringKey struct {
-	id   string
-	macs sync.Pool // of *macState, each keyed with this key's secret
-}
-
-// macState is one keyed HMAC with scratch space, pooled so that signing and
-// verifying allocate nothing.
-type macState struct {
-	h   hash.Hash
-	buf [maxBinary]byte
-	sum [macSize]byte
+	id  string
+	mac *hmacsha256.Key // keyed with this key's secret
 }
 
 // NewRing returns a ring of the given keys, the signing key first. It needs
@@ -43,10 +33,7 @@ func NewRing(keys ...Key) (*Ring, error) {
 			return nil, fmt.Errorf("token: new ring: %w: id %q appears twice", ErrInvalidKey, k.ID)
 		}
 		seen[k.ID] = true
-		secret := append([]byte(nil), k.Secret...)
-		rk := &ringKey{id: k.ID}
-		rk.macs.New = func() any { return &macState{h: hmac.New(sha256.New, secret)} }
-		r.keys = append(r.keys, rk)
+		r.keys = append(r.keys, &ringKey{id: k.ID, mac: hmacsha256.New(k.Secret)})
 	}
 	return r, nil
 }
@@ -65,7 +52,8 @@ func (r *Ring) KeyIDs() []string {
 
 // IsCurrent reports whether claims from Decode were signed with the signing
 // key. A transport re-issues tokens that are not, so clients move to the new
-// key while the old one still verifies.
+// key while the old one still verifies. (For RawClaims, compare KeyID with
+// SigningKeyID.)
 func (r *Ring) IsCurrent(c Claims) bool { return c.KeyID == r.keys[0].id }
 
 // find returns the key with that ID, or nil. IDs are not secret, so a plain
@@ -79,13 +67,16 @@ func (r *Ring) find(id []byte) *ringKey {
 	return nil
 }
 
-// mac computes the MAC of msg under k into m.sum.
-func (k *ringKey) mac(m *macState, msg []byte) {
-	m.h.Reset()
-	m.h.Write(domain)
-	m.h.Write(msg)
-	m.h.Sum(m.sum[:0])
+// sign writes to mac the MAC of a token's body, its bytes up to the MAC,
+// given in in[len(domain):]. sign writes the domain into in's first bytes,
+// so the MAC input is one piece, with no copy of the body.
+func (k *ringKey) sign(mac *[macSize]byte, in []byte) {
+	copy(in, domain)
+	k.mac.Sum(mac, in)
 }
 
-func (k *ringKey) get() *macState  { return k.macs.Get().(*macState) }
-func (k *ringKey) put(m *macState) { k.macs.Put(m) }
+// signAndHash is sign, and also writes the SHA-256 of secret to hash.
+func (k *ringKey) signAndHash(mac, hash *[32]byte, in []byte, secret *[secretSize]byte) {
+	copy(in, domain)
+	k.mac.SumAndHash(mac, hash, in, secret)
+}

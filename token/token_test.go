@@ -54,6 +54,15 @@ func TestRoundTrip(t *testing.T) {
 			again, err := r.Encode(got)
 			require.NoError(t, err)
 			require.Equal(t, s, again, "encode is deterministic")
+
+			raw, err := r.DecodeRaw(s)
+			require.NoError(t, err)
+			require.Equal(t, c, raw.Claims())
+			require.Equal(t, sha256.Sum256(raw.Secret[:]), raw.SecretSHA256)
+			require.Equal(t, c.Secret, base64.RawURLEncoding.EncodeToString(raw.Secret[:]))
+			again, err = r.EncodeRaw(raw)
+			require.NoError(t, err)
+			require.Equal(t, s, again, "EncodeRaw writes what Encode writes")
 		}
 	}
 }
@@ -215,6 +224,23 @@ func TestRotation(t *testing.T) {
 	require.Equal(t, []string{"b", "a"}, ringBA.KeyIDs())
 }
 
+// DecodeRaw refuses what Decode refuses, with the same error.
+func TestDecodeRawRefusesWhatDecodeRefuses(t *testing.T) {
+	r := ring(t, key("k1"))
+	valid, err := r.Encode(token.Claims{Secret: newSecret(), Version: 7})
+	require.NoError(t, err)
+	for _, s := range []string{"", valid[:len(valid)-1], valid + "A", valid[:len(valid)-2] + "AA", strings.Repeat("A", token.MinLen)} {
+		_, err := r.DecodeRaw(s)
+		require.ErrorIs(t, err, token.ErrInvalid, s)
+	}
+}
+
+func TestEncodeRawRefusesNegativeVersion(t *testing.T) {
+	r := ring(t, key("k1"))
+	_, err := r.EncodeRaw(token.RawClaims{Version: -1})
+	require.Error(t, err)
+}
+
 func TestEncodeRefusesBadClaims(t *testing.T) {
 	r := ring(t, key("k1"))
 	secret := newSecret()
@@ -311,7 +337,8 @@ func TestKeyStringRedactsSecret(t *testing.T) {
 	}
 }
 
-// Decode allocates only the secret it returns; Encode only its result.
+// Decode allocates only the secret it returns, DecodeRaw nothing; Encode
+// and EncodeRaw only their result.
 func TestAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector makes sync.Pool drop items, so pooled state is reallocated")
@@ -320,9 +347,12 @@ func TestAllocations(t *testing.T) {
 	c := token.Claims{Secret: newSecret(), Version: 12345}
 	s, err := r.Encode(c)
 	require.NoError(t, err)
-	r.Decode(s) // warm the pools
+	raw, err := r.DecodeRaw(s)
+	require.NoError(t, err)
 	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { r.Encode(c) }), 1.0)
+	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { r.EncodeRaw(raw) }), 1.0)
 	require.LessOrEqual(t, testing.AllocsPerRun(100, func() { r.Decode(s) }), 1.0)
+	require.Zero(t, testing.AllocsPerRun(100, func() { r.DecodeRaw(s) }))
 	bad := s[:len(s)-2] + "AA"
 	require.Zero(t, testing.AllocsPerRun(100, func() { r.Decode(bad) }))
 }

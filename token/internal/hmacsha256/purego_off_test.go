@@ -1,0 +1,5 @@
+//go:build !purego
+
+package hmacsha256
+
+const purego = false
