@@ -9,17 +9,6 @@
 // X3-X6, each computed from the four before it with SHA256MSG1, PALIGNR and
 // SHA256MSG2; X0 holds the round keys plus message words of two rounds.
 
-// func cpuid(leaf, subleaf uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL leaf+0(FP), AX
-	MOVL subleaf+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
 // ROUNDS4 runs four rounds with message quad m and the round keys at
 // offset off of k<>: two SHA256RNDS2, each two rounds, the second on the
 // upper half of X0, with the state registers swapping roles between them.

@@ -1,14 +1,10 @@
 package secretid
 
 import (
-	"crypto/fips140"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
-	"runtime"
-	"slices"
-	"strings"
+	"github.com/pgsession/pgsession/internal/shani"
 	"testing"
 )
 
@@ -111,25 +107,10 @@ func BenchmarkOf(b *testing.B) {
 	_ = sink
 }
 
-// A Linux machine whose CPU lists the SHA extensions must take the
-// assembly path (unless built purego or run in FIPS mode), so the tests
-// above cannot quietly cover only the fallback there.
-func TestSHAExtensionsAreUsedWhereListed(t *testing.T) {
-	info, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil || runtime.GOARCH != "amd64" {
-		t.Skip("not linux/amd64: nothing to compare with")
-	}
-	listed := false
-	for line := range strings.Lines(string(info)) {
-		if strings.HasPrefix(line, "flags") && slices.Contains(strings.Fields(line), "sha_ni") {
-			listed = true
-			break
-		}
-	}
-	if listed && !Accelerated() && !purego && !fips140.Enabled() {
-		t.Fatal("the CPU lists sha_ni but Of does not use the SHA extensions")
-	}
-	if !listed && Accelerated() {
-		t.Fatal("Of uses the SHA extensions on a CPU that does not list them")
+// The assembly path is taken exactly where internal/shani allows it (its
+// own test compares that with what the CPU lists).
+func TestSHAExtensionsAreUsedWhereAvailable(t *testing.T) {
+	if Accelerated() != shani.Available {
+		t.Fatalf("accelerated is %v, internal/shani says %v", Accelerated(), shani.Available)
 	}
 }

@@ -1,5 +1,5 @@
 //go:build !purego
 
-package hmacsha256
+package shani
 
 const purego = false

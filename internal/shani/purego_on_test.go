@@ -1,5 +1,5 @@
 //go:build purego
 
-package secretid
+package shani
 
 const purego = true

@@ -1,5 +1,0 @@
-//go:build !purego
-
-package secretid
-
-const purego = false

@@ -1,5 +1,0 @@
-//go:build purego
-
-package hmacsha256
-
-const purego = true
