@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgsession/pgsession/internal/store"
@@ -17,12 +18,7 @@ import (
 func TestUpdatesAreLoggedAndOldRowsPruned(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	names, err := NewNames(pgsessiontest.Schema(t), "pgsession_")
-	require.NoError(t, err)
-	pool := pgsessiontest.Pool(t, nil)
-	_, err = Migrate(ctx, pool, names, LatestVersion(names), true)
-	require.NoError(t, err)
-	b := New(pool, names, false)
+	b, pool, names := migratedBackend(t, ctx)
 
 	start, err := b.ChangesStart(ctx, 0)
 	require.NoError(t, err)
@@ -62,4 +58,15 @@ func TestUpdatesAreLoggedAndOldRowsPruned(t *testing.T) {
 	next, err := b.ChangesStart(ctx, time.Minute)
 	require.NoError(t, err)
 	require.Equal(t, rows[1].Seq, next, "a new reader starts past rows older than the lag")
+}
+
+// migratedBackend is a backend on a fresh, migrated schema of its own.
+func migratedBackend(t *testing.T, ctx context.Context) (*Backend, *pgxpool.Pool, *Names) {
+	t.Helper()
+	names, err := NewNames(pgsessiontest.Schema(t), "pgsession_")
+	require.NoError(t, err)
+	pool := pgsessiontest.Pool(t, nil)
+	_, err = Migrate(ctx, pool, names, LatestVersion(names), true)
+	require.NoError(t, err)
+	return New(pool, names, false), pool, names
 }

@@ -22,12 +22,7 @@ import (
 func TestDecodeRowMatchesScan(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	names, err := NewNames(pgsessiontest.Schema(t), "pgsession_")
-	require.NoError(t, err)
-	pool := pgsessiontest.Pool(t, nil)
-	_, err = Migrate(ctx, pool, names, LatestVersion(names), true)
-	require.NoError(t, err)
-	b := New(pool, names, false)
+	b, pool, names := migratedBackend(t, ctx)
 
 	// One session with every column set, one with an idle timeout of NULL
 	// and nothing else; the first also gets an attribute with an expiry.
@@ -40,7 +35,7 @@ func TestDecodeRowMatchesScan(t *testing.T) {
 		_, _, err := b.Create(ctx, s)
 		require.NoError(t, err)
 	}
-	_, err = b.Update(ctx, store.Patch{ID: full.ID, MaxAttributes: 64,
+	_, err := b.Update(ctx, store.Patch{ID: full.ID, MaxAttributes: 64,
 		Set: []store.AttrWrite{{Key: "flash", Raw: json.RawMessage(`"hi"`), TTL: time.Minute}}})
 	require.NoError(t, err)
 
