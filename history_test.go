@@ -432,10 +432,16 @@ func (w *worker) get(ctx context.Context, ref sessionRef, node int, byID, withMi
 		}
 		return err
 	})
+	w.settle(o, ref, s, node, false)
+}
+
+// settle records what a read or an update of ref returned: the snapshot it
+// saw (wrote: made by this call), or that the session is gone.
+func (w *worker) settle(o *op, ref sessionRef, s *pgsession.Session, node int, wrote bool) {
 	switch {
 	case o.ok():
 		o.out = []snap{snapOf(s)}
-		w.saw(ref, s, node, false)
+		w.saw(ref, s, node, wrote)
 	case o.notFound():
 		w.reg.buryID(ref.id)
 	}
@@ -489,13 +495,7 @@ func (w *worker) update(ctx context.Context) {
 		s, err = w.nodes[node].Update(ctx, ref.id, p)
 		return err
 	})
-	switch {
-	case o.ok():
-		o.out = []snap{snapOf(s)}
-		w.saw(ref, s, node, true)
-	case o.notFound():
-		w.reg.buryID(ref.id)
-	}
+	w.settle(o, ref, s, node, true)
 }
 
 func (w *worker) renew(ctx context.Context) {
