@@ -33,7 +33,8 @@ type Backend struct {
 	delAll    string
 	listSQL   string
 	pageSQL   string
-	renewSQL  string
+	renewSQL  string // uncapped: see renewQuery
+	renewCap  string
 	renewLock string
 
 	changesSQL, changesStartSQL, pruneSQL string
@@ -62,7 +63,8 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 		delAll:    names.Expand(sqlDeleteAll),
 		listSQL:   names.Expand(sqlListUser),
 		pageSQL:   names.Expand(sqlPage),
-		renewSQL:  names.Expand(sqlRenew),
+		renewSQL:  names.Expand(renewQuery(false)),
+		renewCap:  names.Expand(renewQuery(true)),
 		renewLock: names.Expand(sqlLockRenewUsers),
 
 		changesSQL:      names.Expand(sqlChangesSince),
@@ -386,7 +388,11 @@ func (b *Backend) Renew(ctx context.Context, r store.Renewal) (*store.Record, []
 		{sql: sqlLockAllShared, args: []any{class}},
 		{sql: b.renewLock, args: []any{class, r.OldID[:], r.UserID, capNewUser}},
 	}
-	err := b.withLock(ctx, locks, b.renewSQL, args, func(row pgx.Row) error {
+	sql := b.renewSQL
+	if r.MaxPerUser > 0 {
+		sql = b.renewCap
+	}
+	err := b.withLock(ctx, locks, sql, args, func(row pgx.Row) error {
 		var err error
 		rec, err = scanRecord(row, &evicted, &notes)
 		return err

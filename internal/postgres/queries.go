@@ -57,6 +57,14 @@ func notifyDeleted(src, channel string) string {
         GROUP BY x.chunk) n)`
 }
 
+// notifyEach announces each id src (a subquery with an id column) returns in
+// a notification of its own: for a source of at most one row (a delete by
+// ID, a renewal without a cap), where notifyDeleted's chunking would cost
+// more than it saves. Its value is the number of notifications sent.
+func notifyEach(src, channel string) string {
+	return `(SELECT count(*) FROM (SELECT pg_notify(` + channel + `, '1|d|' || encode(src.id, 'hex')) FROM ` + src + `) n)`
+}
+
 const sqlGet = `SELECT ` + cols + `, now() FROM {{sessions}} s WHERE s.id = $1 AND ` + live
 
 // evictSQL deletes the live sessions of user (a text expression) beyond the
@@ -150,7 +158,7 @@ SELECT upd.*, now() FROM upd`
 // The deletes announce themselves inside their own transaction ($N is the
 // channel): revocations are where reliability matters most (DESIGN W3).
 var sqlDelete = `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id)
-SELECT (SELECT count(*) FROM d), ` + notifyDeleted(`d src`, `$2`)
+SELECT (SELECT count(*) FROM d), ` + notifyEach(`d src`, `$2`)
 
 // sqlDeleteUser locks the user's rows in id order, as touches do, so the two
 // never wait for each other in a cycle (PostgreSQL would end one with a
@@ -187,9 +195,16 @@ ORDER BY s.created_at DESC, s.id DESC`
 const sqlPage = `SELECT ` + cols + `, now() FROM {{sessions}} s
 WHERE s.id > $1 AND ` + live + ` ORDER BY s.id LIMIT $2`
 
-// sqlRenew moves a live session to a new id in one statement: the old row is
-// gone in the same transaction that creates the new one.
-var sqlRenew = `WITH old AS (
+// renewQuery moves a live session to a new id in one statement: the old row is
+// gone in the same transaction that creates the new one. With capped, it
+// also evicts the owner's sessions past the cap ($7); without, it leaves
+// the eviction out of the statement entirely, which a guard on $7 alone
+// does not do: an unused data-modifying CTE still costs about half a raw
+// INSERT+DELETE per renewal (measured: BenchmarkRenew). Both return the
+// same columns: the new row, now(), the evicted ids and the notification
+// count.
+func renewQuery(capped bool) string {
+	s := `WITH old AS (
     DELETE FROM {{sessions}} s WHERE s.id = $1 AND ` + live + ` RETURNING s.*
 ), ins AS (
     INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
@@ -200,9 +215,16 @@ var sqlRenew = `WITH old AS (
         old.attrs, old.attr_expiry, old.attr_ver
     FROM old
     RETURNING ` + cols + `
-), evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
+)`
+	if !capped {
+		return s + `
+SELECT ins.*, now(), '{}'::bytea[], ` + notifyEach(`old src`, `$10`) + ` FROM ins
+WHERE $7::int = 0 -- always: this form is sent only then; naming $7 gives it a type`
+	}
+	return s + `, evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
 SELECT ins.*, now(), ARRAY(SELECT id FROM evict),
     ` + notifyDeleted(`(SELECT id FROM old UNION ALL SELECT id FROM evict) src`, `$10`) + ` FROM ins`
+}
 
 // sqlTouch records last access for many sessions at once (DESIGN M1): the
 // time is the database clock minus how long ago the node saw the request,
