@@ -58,7 +58,7 @@ func TestUnreadableChangeLogBypassesTheCache(t *testing.T) {
 	cfg := withSchema(testConfig(), c.schema)
 	cfg.ChangePollInterval = 50 * time.Millisecond
 	cfg.ListenerConnect = func(ctx context.Context) (*pgx.Conn, error) { // directly, not through the proxy
-		return pgx.Connect(ctx, pgsessiontest.DatabaseURL())
+		return pgx.Connect(ctx, pgsessiontest.ListenerURL())
 	}
 	m, err := pgsession.New(ctx, pool, cfg)
 	require.NoError(t, err)

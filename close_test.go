@@ -68,18 +68,26 @@ func TestCloseKeepsItsDeadlineWhenTheDatabaseIsUnreachable(t *testing.T) {
 	ctx := ctxT(t)
 	c := newCluster(t, "postgres")
 	pool, proxy := pgsessiontest.ProxiedPool(t, nil)
+	// The listener's own proxy: its server differs from the pool's when the
+	// pool goes through PgBouncer (make test-pgbouncer).
+	listenerProxy := pgsessiontest.NewProxy(t, pgsessiontest.ListenerServerAddr(t))
 	cfg := withSchema(testConfig(), c.schema)
 	cfg.TouchInterval = 10 * time.Minute // the touch stays pending until Close
-	cfg.ListenerConnect = proxiedListener(proxy)
+	cfg.ListenerConnect = proxiedListener(listenerProxy)
 	m, err := pgsession.New(ctx, pool, cfg)
 	require.NoError(t, err)
-	t.Cleanup(func() { proxy.Cut(); m.Close(context.Background()) }) // cut: closing a black-holed connection waits
+	t.Cleanup(func() { // cut: closing a black-holed connection waits
+		proxy.Cut()
+		listenerProxy.Cut()
+		m.Close(context.Background())
+	})
 	s, err := m.Create(ctx, "", nil)
 	require.NoError(t, err)
 	_, err = m.Get(ctx, s.Token()) // a touch is pending
 	require.NoError(t, err)
 
 	proxy.Blackhole()
+	listenerProxy.Blackhole()
 	upd, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	_, err = m.Update(upd, s.ID(), new(pgsession.Patch).Set("n", 1)) // an announcement is pending
 	cancel()
@@ -121,7 +129,7 @@ func (c *cluster) unmanagedNode(cfg pgsession.Config) *pgsession.Manager {
 	if c.kind == "memory" {
 		m, err = pgsession.NewMemory(c.mem, cfg)
 	} else {
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(c.t, nil), withSchema(cfg, c.schema))
+		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(c.t, nil), listenDirect(c.t, withSchema(cfg, c.schema)))
 	}
 	require.NoError(c.t, err)
 	return m

@@ -2,6 +2,7 @@ package pgsession_test
 
 import (
 	"context"
+	"crypto/rand"
 	"testing"
 	"time"
 
@@ -69,11 +70,27 @@ func (c *cluster) tracedNode(cfg pgsession.Config) (*pgsession.Manager, *pgsessi
 	} else {
 		cfg.Schema = c.schema
 		rt = &pgsessiontest.RoundTrips{Skip: isBackground}
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(t, rt), cfg)
+		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(t, rt), listenDirect(t, cfg))
 	}
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
 	return m, rt
+}
+
+// listenDirect gives a PostgreSQL node's listener the direct connection of
+// PGSESSION_TEST_LISTENER_URL, if set and the test chose no listener of its
+// own: make test-pgbouncer sends the pools through PgBouncer in transaction
+// mode, which cannot carry LISTEN. The listener is named as New names it
+// (ListenerApplicationName), so tests find it in pg_stat_activity.
+func listenDirect(tb testing.TB, cfg pgsession.Config) pgsession.Config {
+	if cfg.ListenerConnect != nil || !pgsessiontest.DirectListener() {
+		return cfg
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = rand.Text() // random, as New would choose
+	}
+	cfg.ListenerConnect = pgsessiontest.ListenerConnect(tb, "pgsession-listener-"+cfg.NodeID)
+	return cfg
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -96,7 +113,7 @@ func (c *cluster) rowCount(t *testing.T) int {
 // tracedNodeWith starts a PostgreSQL node whose pool reports to tracer.
 func (c *cluster) tracedNodeWith(cfg pgsession.Config, tracer pgx.QueryTracer) (*pgsession.Manager, error) {
 	cfg.Schema = c.schema
-	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), cfg)
+	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), listenDirect(c.t, cfg))
 	require.NoError(c.t, err)
 	c.t.Cleanup(func() { require.NoError(c.t, m.Close(context.Background())) })
 	return m, nil

@@ -228,7 +228,9 @@ func TestStalenessBoundWhileHealthy(t *testing.T) {
 	t.Logf("worst delay until b honoured a delete: %v (bound %v)", worst, stalenessBound)
 }
 
-// proxiedListener makes a node's listener connect through p.
+// proxiedListener makes a node's listener connect through p, a proxy to
+// ListenerServerAddr (PostgreSQL itself, even when the pools go through
+// PgBouncer).
 func proxiedListener(p *pgsessiontest.Proxy) func(context.Context) (*pgx.Conn, error) {
 	return namedProxiedListener(p, "")
 }
@@ -237,7 +239,7 @@ func proxiedListener(p *pgsessiontest.Proxy) func(context.Context) (*pgx.Conn, e
 // the connection in pg_stat_activity.
 func namedProxiedListener(p *pgsessiontest.Proxy, app string) func(context.Context) (*pgx.Conn, error) {
 	return func(ctx context.Context) (*pgx.Conn, error) {
-		cc, err := pgx.ParseConfig(pgsessiontest.DatabaseURL())
+		cc, err := pgx.ParseConfig(pgsessiontest.ListenerURL())
 		if err != nil {
 			return nil, err
 		}
@@ -259,7 +261,7 @@ func TestBlackholedListenerIsNoticedAndNothingStaleIsServed(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	c := newCluster(t, "postgres")
-	proxy := pgsessiontest.NewProxy(t, pgsessiontest.ServerAddr(t))
+	proxy := pgsessiontest.NewProxy(t, pgsessiontest.ListenerServerAddr(t))
 	cfg := testConfig()
 	cfg.SkipUpdateNotify = true // so only the reconnect logic can save b
 	a := c.node(cfg)
@@ -297,7 +299,7 @@ func TestTerminatedListenerRecoversWithoutStaleReads(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
 	c := newCluster(t, "postgres")
-	proxy := pgsessiontest.NewProxy(t, pgsessiontest.ServerAddr(t))
+	proxy := pgsessiontest.NewProxy(t, pgsessiontest.ListenerServerAddr(t))
 	cfg := testConfig()
 	cfg.SkipUpdateNotify = true
 	a := c.node(cfg)

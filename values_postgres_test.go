@@ -16,13 +16,16 @@ import (
 
 // jsonbAccepts reports, for each text, whether PostgreSQL stores it as
 // jsonb, in one round trip. The texts go as bytea, so that invalid UTF-8
-// fails inside the function, where it is caught, and not on the wire.
+// fails inside the function, where it is caught, and not on the wire. The
+// function is temporary, in a transaction rolled back at the end: behind
+// PgBouncer in transaction mode (make test-pgbouncer) only a transaction
+// keeps its server connection, where pg_temp lives.
 func jsonbAccepts(t *testing.T, texts [][]byte) []bool {
 	ctx := ctxT(t)
-	conn, err := pgsessiontest.AdminPool(t).Acquire(ctx)
+	tx, err := pgsessiontest.AdminPool(t).Begin(ctx)
 	require.NoError(t, err)
-	defer conn.Release()
-	_, err = conn.Exec(ctx, `CREATE OR REPLACE FUNCTION pg_temp.jsonb_accepts(b bytea) RETURNS bool AS $$
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	_, err = tx.Exec(ctx, `CREATE OR REPLACE FUNCTION pg_temp.jsonb_accepts(b bytea) RETURNS bool AS $$
 		BEGIN
 			PERFORM convert_from(b, 'UTF8')::jsonb;
 			RETURN true;
@@ -30,9 +33,8 @@ func jsonbAccepts(t *testing.T, texts [][]byte) []bool {
 			RETURN false;
 		END $$ LANGUAGE plpgsql`)
 	require.NoError(t, err)
-	defer conn.Exec(context.WithoutCancel(ctx), `DROP FUNCTION pg_temp.jsonb_accepts(bytea)`)
 	var ok []bool
-	require.NoError(t, conn.QueryRow(ctx,
+	require.NoError(t, tx.QueryRow(ctx,
 		`SELECT array_agg(pg_temp.jsonb_accepts(b) ORDER BY i) FROM unnest($1::bytea[]) WITH ORDINALITY AS u(b, i)`,
 		texts).Scan(&ok))
 	return ok

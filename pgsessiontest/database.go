@@ -57,6 +57,7 @@ func AdminPool(tb testing.TB) *pgxpool.Pool {
 			tb.Fatalf("pgsessiontest: bad database URL: %v", err)
 		}
 		cfg.MaxConns = 4
+		refuseListener(&cfg.ConnConfig.Config)
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err == nil {
 			err = pool.Ping(ctx)
@@ -116,6 +117,7 @@ func PoolWith(tb testing.TB, configure func(*pgxpool.Config)) *pgxpool.Pool {
 		tb.Fatalf("pgsessiontest: bad database URL: %v", err)
 	}
 	cfg.MaxConns = 8
+	refuseListener(&cfg.ConnConfig.Config)
 	configure(cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

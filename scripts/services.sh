@@ -2,6 +2,9 @@
 # services.sh makes sure the services the tests need are up:
 #   PostgreSQL  127.0.0.1:5432, database "test", user "postgres" (trust auth)
 #   Redis       127.0.0.1:6379
+#   PgBouncer   127.0.0.1:6432, transaction mode, in front of that PostgreSQL:
+#               only when PGSESSION_TEST_PGBOUNCER is set (make test-pgbouncer);
+#               scripts/pgbouncer.sh installs, configures and starts it.
 # A local service that is down is started if this machine has it installed;
 # then the script waits for it. It exits 1, naming what is missing and how to
 # start it, if a service is still down after the wait.
@@ -9,6 +12,7 @@
 # Environment:
 #   PGSESSION_TEST_DATABASE_URL  use this PostgreSQL instead; it is only checked, never started.
 #   PGSESSION_TEST_REDIS_URL     use this Redis instead; it is only checked, never started.
+#   PGSESSION_TEST_PGBOUNCER     set (to anything) to need PgBouncer too.
 #   PGSESSION_SERVICES_WAIT      seconds to wait for a started service (default 20).
 set -euo pipefail
 
@@ -137,6 +141,13 @@ elif start_redis && wait_for Redis redis_up; then
 	say "Redis ok: $redis_where"
 else
 	missing+=("Redis: nothing answers at $redis_where; start it: redis-server --daemonize yes --bind $redis_host --port $redis_port --save \"\" --appendonly no (or set PGSESSION_TEST_REDIS_URL)")
+fi
+
+# --- PgBouncer (make test-pgbouncer only) ------------------------------------
+if [ -n "${PGSESSION_TEST_PGBOUNCER:-}" ]; then
+	if ! bash "$(dirname "$0")/pgbouncer.sh"; then
+		missing+=("PgBouncer: scripts/pgbouncer.sh could not make it answer on 127.0.0.1:6432 (its reason is above)")
+	fi
 fi
 
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # test.sh is what `make test` and CI run: services, formatting, vet, the race-
-# enabled test suite, the nested modules' suites (Chromium is installed first
-# if missing, for the demo's browser test), a quick run of the benchmark
-# command (make bench-quick: timings printed, never asserted), then a short
-# fuzz pass over every fuzz target in the module. go test's own output is
-# printed as is. Any failure stops the run with a non-zero exit.
+# enabled test suite, the root and affinity PostgreSQL tests again with the
+# pools through PgBouncer (make test-pgbouncer), the nested modules' suites
+# (Chromium is installed first if missing, for the demo's browser test), a
+# quick run of the benchmark command (make bench-quick: timings printed, never
+# asserted), then a short fuzz pass over every fuzz target in the module. go
+# test's own output is printed as is. Any failure stops the run with a
+# non-zero exit.
 #
 # Environment:
 #   PGSESSION_FUZZTIME  how much each fuzz target runs (default 100000x: a count
@@ -37,6 +39,9 @@ go test -race -count=1 -timeout 10m ./...
 
 step "serial tests (HOT updates need a server no other test is using)"
 PGSESSION_TEST_SERIAL=1 go test -p 1 -count=1 -run 'HOT' . ./affinity
+
+step "PostgreSQL tests through PgBouncer in transaction mode (make test-pgbouncer; PgBouncer is installed first if missing)"
+make test-pgbouncer
 
 step "nested module affinity/redisaffinity: go vet, go test -race"
 (cd affinity/redisaffinity && go vet ./... && go test -race -count=1 -timeout 10m ./...)
