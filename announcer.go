@@ -57,19 +57,28 @@ type announcer struct {
 	node string
 
 	mu      sync.Mutex
-	pending map[store.ID]int64 // guarded by mu; newest version per session
-	wake    chan struct{}      // capacity 1: "pending is not empty"
-	sent    atomic.Uint64      // statements sent
+	pending map[store.ID]pendingCopy // guarded by mu; newest version per session
+	wake    chan struct{}            // capacity 1: "pending is not empty"
+	sent    atomic.Uint64            // statements sent
+}
+
+// pendingCopy is the newest version of a session waiting to be announced,
+// with the row the update returned (nil when the version is all there is).
+type pendingCopy struct {
+	version int64
+	rec     *store.Record
 }
 
 func newAnnouncer(node string, send func(context.Context, []string) error, log func(string, ...any)) *announcer {
-	return &announcer{node: node, send: send, log: log, pending: map[store.ID]int64{}, wake: make(chan struct{}, 1)}
+	return &announcer{node: node, send: send, log: log, pending: map[store.ID]pendingCopy{}, wake: make(chan struct{}, 1)}
 }
 
-func (a *announcer) add(id store.ID, version int64) {
+// add queues version of id for the next announcement; rec, if not nil, is
+// the row at that version, pushed to the other nodes when it fits (C9).
+func (a *announcer) add(id store.ID, version int64, rec *store.Record) {
 	a.mu.Lock()
-	if version > a.pending[id] {
-		a.pending[id] = version
+	if version > a.pending[id].version {
+		a.pending[id] = pendingCopy{version: version, rec: rec}
 	}
 	a.mu.Unlock()
 	a.signal()
@@ -127,25 +136,46 @@ func (a *announcer) flush(ctx context.Context) (int, error) {
 		a.mu.Unlock()
 		return 0, nil
 	}
-	a.pending = make(map[store.ID]int64, len(batch))
+	a.pending = make(map[store.ID]pendingCopy, len(batch))
 	a.mu.Unlock()
 
-	e := store.Event{Kind: store.EventUpdated, Node: a.node, IDs: make([]store.ID, 0, len(batch)), Versions: make([]int64, 0, len(batch))}
-	for id, v := range batch {
-		e.IDs = append(e.IDs, id)
-		e.Versions = append(e.Versions, v)
-	}
-	err := a.send(ctx, notify.Encode(e))
+	err := a.send(ctx, a.payloads(batch))
 	if err == nil {
 		a.sent.Add(1)
 	} else {
 		a.mu.Lock()
-		for id, v := range batch {
-			if v > a.pending[id] {
-				a.pending[id] = v
+		for id, p := range batch {
+			if p.version > a.pending[id].version {
+				a.pending[id] = p
 			}
 		}
 		a.mu.Unlock()
 	}
 	return len(batch), err
+}
+
+// payloads encodes a batch: the rows themselves when every one is known
+// and all fit in one notification, which a quiet node's lone updates do;
+// otherwise the versions alone, so a busy node sends no more notifications
+// for pushing rows than it would without.
+func (a *announcer) payloads(batch map[store.ID]pendingCopy) []string {
+	recs := make([]*store.Record, 0, len(batch))
+	for _, p := range batch {
+		if p.rec == nil || p.rec.Version != p.version {
+			recs = nil
+			break
+		}
+		recs = append(recs, p.rec)
+	}
+	if recs != nil {
+		if payload, ok := notify.EncodePush(a.node, recs); ok {
+			return []string{payload}
+		}
+	}
+	e := store.Event{Kind: store.EventUpdated, Node: a.node, IDs: make([]store.ID, 0, len(batch)), Versions: make([]int64, 0, len(batch))}
+	for id, p := range batch {
+		e.IDs = append(e.IDs, id)
+		e.Versions = append(e.Versions, p.version)
+	}
+	return notify.Encode(e)
 }

@@ -25,12 +25,12 @@ func TestAnnouncerCoalesces(t *testing.T) {
 	done := make(chan struct{})
 	go func() { a.run(context.Background(), stop); close(done) }()
 
-	a.add(store.ID{1}, 1)
+	a.add(store.ID{1}, 1, nil)
 	first := <-sent // in flight
 	for i := 0; i < 500; i++ {
-		a.add(store.ID{byte(i), byte(i >> 8), 9}, int64(i+1))
+		a.add(store.ID{byte(i), byte(i >> 8), 9}, int64(i+1), nil)
 	}
-	a.add(store.ID{1}, 2) // newer version of the first id, same announcement
+	a.add(store.ID{1}, 2, nil) // newer version of the first id, same announcement
 	proceed <- struct{}{}
 	second := <-sent
 	proceed <- struct{}{}
@@ -59,7 +59,7 @@ func TestAnnouncerKeepsWhatFailed(t *testing.T) {
 		got = payloads
 		return nil
 	}, t.Logf)
-	a.add(store.ID{7}, 3)
+	a.add(store.ID{7}, 3, nil)
 	_, err := a.flush(context.Background())
 	require.Error(t, err)
 	fail = false

@@ -631,7 +631,7 @@ func BenchmarkInvalidationLatency(b *testing.B) {
 	// notes the time and never blocks (the channel is drained each trial).
 	applied := make(chan time.Time, 16)
 	pgsession.SetAfterEventHook(nodeB, func(kind byte) {
-		if kind == 'u' {
+		if kind == 'u' || kind == 'r' {
 			select {
 			case applied <- time.Now():
 			default:

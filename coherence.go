@@ -15,8 +15,9 @@ import (
 // memory store's subscribers.
 type bus interface {
 	// announce tells other nodes, after commit and coalesced with other
-	// announcements, that sessions changed.
-	announce(ids store.ID, version int64)
+	// announcements, that a session changed; rec, if not nil, is its row
+	// at that version, which other nodes' older copies may be replaced by.
+	announce(id store.ID, version int64, rec *store.Record)
 	downFor() time.Duration
 	reconnects() uint64
 	// announcements counts the announcements sent, each one commit.
@@ -34,6 +35,10 @@ func (m *Manager) onEvent(e store.Event) {
 		for i, id := range e.IDs {
 			m.invalidate(id, e.Versions[i])
 		}
+	case store.EventPushed:
+		for _, rec := range e.Records {
+			m.advance(rec)
+		}
 	case store.EventDeleted:
 		m.ended(e.IDs...)
 	case store.EventUserDeleted, store.EventUserDropped:
@@ -47,6 +52,16 @@ func (m *Manager) onEvent(e store.Event) {
 	}
 	if f := m.hooks.afterEvent.Load(); f != nil {
 		(*f)(e)
+	}
+}
+
+// advance replaces this node's older copy of a session with the row another
+// node's update returned (DESIGN C9); without a copy here it acts as an
+// invalidation. The row was read at its writer's commit, a moment ago: its
+// age here starts on arrival.
+func (m *Manager) advance(rec *store.Record) {
+	if m.cache != nil && m.cache.Advance(rec.ID, newSession(rec, "")) {
+		m.stats.pushed.Add(1)
 	}
 }
 
@@ -135,7 +150,7 @@ func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
 	})}
 }
 
-func (b *memoryBus) announce(id store.ID, version int64) {
+func (b *memoryBus) announce(id store.ID, version int64, _ *store.Record) {
 	b.sent.Add(1)
 	b.st.Publish(store.Event{Kind: store.EventUpdated, Node: b.node, IDs: []store.ID{id}, Versions: []int64{version}})
 }
@@ -154,10 +169,12 @@ type postgresBus struct {
 	announcer *announcer
 }
 
-func (b *postgresBus) announce(id store.ID, version int64) { b.announcer.add(id, version) }
-func (b *postgresBus) downFor() time.Duration              { return b.listener.DownFor() }
-func (b *postgresBus) reconnects() uint64                  { return b.listener.Reconnects() }
-func (b *postgresBus) announcements() uint64               { return b.announcer.sent.Load() }
+func (b *postgresBus) announce(id store.ID, version int64, rec *store.Record) {
+	b.announcer.add(id, version, rec)
+}
+func (b *postgresBus) downFor() time.Duration { return b.listener.DownFor() }
+func (b *postgresBus) reconnects() uint64     { return b.listener.Reconnects() }
+func (b *postgresBus) announcements() uint64  { return b.announcer.sent.Load() }
 func (b *postgresBus) close(ctx context.Context) error {
 	_, err := b.announcer.flush(ctx)
 	return err

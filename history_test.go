@@ -111,8 +111,15 @@ func runHistory(t *testing.T, c *cluster, seed uint64, d time.Duration) {
 	for _, o := range ch.failed(5) {
 		t.Logf("an error, so an unknown outcome to the checks: %s", o)
 	}
-	t.Logf("%s: capped=%v, %s; final reads of %d logged-out sessions on every node took %v, the checks %v",
-		c.kind, capped, ch.summary(), len(loggedOut), read.Round(time.Millisecond), (time.Since(started) - read).Round(time.Millisecond))
+	var pushed uint64
+	for _, m := range nodes {
+		pushed += m.Stats().PushedCopies
+	}
+	t.Logf("%s: capped=%v, %s; %d copies replaced by pushed rows; final reads of %d logged-out sessions on every node took %v, the checks %v",
+		c.kind, capped, ch.summary(), pushed, len(loggedOut), read.Round(time.Millisecond), (time.Since(started) - read).Round(time.Millisecond))
+	if c.kind == "postgres" && pushed == 0 {
+		t.Error("no pushed row replaced a copy: the history did not exercise DESIGN C9")
+	}
 	if len(vs) > 0 {
 		report(t, vs)
 		t.Errorf("seed %d: %d violations on %s", seed, len(vs), c.kind)

@@ -320,7 +320,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 			(*f)(id, s.rec.Version)
 		}
 		if !o.noNotify && !m.cfg.SkipUpdateNotify {
-			m.bus.announce(store.ID(id), s.rec.Version)
+			m.bus.announce(store.ID(id), s.rec.Version, s.rec)
 		}
 		return s, nil
 	case errors.Is(err, ErrNotFound):
@@ -329,12 +329,12 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 		// It may have committed at a version we do not know: no copy here
 		// or elsewhere may be trusted until read again.
 		m.invalidate(store.ID(id), unknownVersion)
-		m.bus.announce(store.ID(id), unknownVersion)
+		m.bus.announce(store.ID(id), unknownVersion, nil)
 	case errors.As(err, &conflict):
 		// Our copy, and maybe others', is older than the row.
 		m.invalidate(store.ID(id), conflict.Current)
 		if m.cfg.NotifyOnConflict {
-			m.bus.announce(store.ID(id), conflict.Current)
+			m.bus.announce(store.ID(id), conflict.Current, nil)
 		}
 	}
 	return nil, op(name, err)

@@ -20,6 +20,10 @@ type Stats struct {
 	// Invalidations counts the events this node applied: updates announced
 	// by other nodes, and deletions announced by any node.
 	Invalidations uint64
+	// PushedCopies counts the cached copies this node replaced with a row
+	// another node's update pushed (DESIGN C9): each a database read saved
+	// for the next Get of that session here.
+	PushedCopies uint64
 	// Reconnects counts listener connections made after the first.
 	Reconnects uint64
 	// Announcements counts the notifications this node sent to announce its
@@ -46,6 +50,7 @@ type counters struct {
 	misses        atomic.Uint64
 	goneHits      atomic.Uint64
 	invalidations atomic.Uint64
+	pushed        atomic.Uint64
 }
 
 type paddedCounter struct {
@@ -70,6 +75,7 @@ func (m *Manager) Stats() Stats {
 		CacheMisses:     m.stats.misses.Load(),
 		NotFoundHits:    m.stats.goneHits.Load(),
 		Invalidations:   m.stats.invalidations.Load(),
+		PushedCopies:    m.stats.pushed.Load(),
 		Reconnects:      m.bus.reconnects(),
 		Announcements:   m.bus.announcements(),
 		ListenerDownFor: m.bus.downFor(),

@@ -210,6 +210,34 @@ func (c *Cache[V]) Invalidate(id store.ID, version int64) {
 	c.dropOlder(id, version)
 }
 
+// Advance replaces the cached copy of id with v when the copy is older, and
+// otherwise acts as Invalidate to v's version: reads in flight that would
+// bring an older copy are refused. It never caches a session that has no
+// copy here (deleted, evicted, or never read on this node), so a copy
+// pushed after a deletion cannot bring the session back. It reports
+// whether it replaced a copy.
+func (c *Cache[V]) Advance(id store.ID, v V) bool {
+	ver := c.version(v)
+	c.mu.Lock()
+	if f := c.flights[id]; f != nil {
+		f.floor = max(f.floor, ver)
+	}
+	c.mu.Unlock()
+	if !c.enabled.Load() {
+		c.dropOlder(id, ver)
+		return false
+	}
+	replaced := false
+	c.o.ComputeIfPresent(id, func(old V) (V, otter.ComputeOp) {
+		if c.version(old) >= ver {
+			return old, otter.CancelOp
+		}
+		replaced = true
+		return v, otter.WriteOp
+	})
+	return replaced
+}
+
 // DropWhere removes every cached copy that match selects and refuses every
 // fill in progress (for events that name a user, not ids). It walks the
 // whole cache: such events are rare.

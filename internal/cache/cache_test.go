@@ -159,3 +159,50 @@ func TestFillAtTheSameVersionReplacesTheEntry(t *testing.T) {
 	got, _ = c.Get(key(1))
 	require.Same(t, again, got)
 }
+
+// A pushed copy replaces an older one only (C9): it never adds a session
+// this cache does not hold, which may have been deleted meanwhile, nor
+// replaces a copy at its version or newer.
+func TestAdvanceReplacesOnlyOlderCopies(t *testing.T) {
+	c := newCache(t, 100, 1<<20)
+	require.False(t, c.Advance(key(1), &snap{v: 5}), "nothing cached: nothing added")
+	_, ok := c.Get(key(1))
+	require.False(t, ok)
+
+	require.True(t, fill(c, key(1), &snap{v: 3}))
+	require.True(t, c.Advance(key(1), &snap{v: 4}))
+	got, _ := c.Get(key(1))
+	require.Equal(t, int64(4), got.v)
+	require.False(t, c.Advance(key(1), &snap{v: 4, user: "other"}), "same version: the copy stays")
+	require.False(t, c.Advance(key(1), &snap{v: 2}))
+	got, _ = c.Get(key(1))
+	require.Equal(t, &snap{v: 4}, got)
+
+	c.Invalidate(key(1), cache.Deleted)
+	require.False(t, c.Advance(key(1), &snap{v: 9}), "deleted: a late push does not bring it back")
+	_, ok = c.Get(key(1))
+	require.False(t, ok)
+}
+
+// A push overlapping a read refuses the read's older copy, as an
+// invalidation to its version would.
+func TestAdvanceRefusesOlderReadsInFlight(t *testing.T) {
+	c := newCache(t, 100, 1<<20)
+	tk := c.Begin(key(1))
+	c.Advance(key(1), &snap{v: 6})
+	require.False(t, stored(c.Fill(tk, &snap{v: 5})))
+	tk = c.Begin(key(1))
+	c.Advance(key(1), &snap{v: 6})
+	require.True(t, stored(c.Fill(tk, &snap{v: 6})))
+}
+
+// While the cache is off, a push drops older copies and adds nothing.
+func TestAdvanceOnADisabledCacheOnlyDrops(t *testing.T) {
+	c := newCache(t, 100, 1<<20)
+	require.True(t, fill(c, key(1), &snap{v: 1}))
+	c.SetEnabled(false)
+	require.False(t, c.Advance(key(1), &snap{v: 2}))
+	c.SetEnabled(true)
+	_, ok := c.Get(key(1))
+	require.False(t, ok)
+}

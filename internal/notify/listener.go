@@ -179,6 +179,9 @@ func (l *Listener) probe(ctx context.Context, conn *pgx.Conn) error {
 // logged and ignored (DESIGN L1): a foreign writer on the channel must not
 // take the node down.
 func (l *Listener) handle(payload string, seq uint64) bool {
+	if l.ownAnnouncement(payload) {
+		return false // this node has the copy already; no need to decode it
+	}
 	e, err := Decode(payload)
 	if err != nil {
 		l.Log.Warn("pgsession: ignoring notification", "channel", l.Channel, "err", err)
@@ -187,11 +190,23 @@ func (l *Listener) handle(payload string, seq uint64) bool {
 	switch {
 	case e.Kind == store.EventHeartbeat:
 		return seq != 0 && e.Node == l.Node && e.Seq == seq
-	case e.Kind == store.EventUpdated && e.Node == l.Node:
+	case (e.Kind == store.EventUpdated || e.Kind == store.EventPushed) && e.Node == l.Node:
 		return false // our own announcement: this node has the copy already
 	}
 	l.OnEvent(e)
 	return false
+}
+
+// ownAnnouncement reports whether payload is an "u" or "r" form this node
+// sent: "1|<kind>|<node>|...".
+func (l *Listener) ownAnnouncement(payload string) bool {
+	head := len(formatVersion) + 3 // "1|u|"
+	if len(payload) <= head+len(l.Node) || payload[:len(formatVersion)+1] != formatVersion+"|" || payload[head-1] != '|' {
+		return false
+	}
+	kind := store.EventKind(payload[len(formatVersion)+1])
+	return (kind == store.EventUpdated || kind == store.EventPushed) &&
+		payload[head:head+len(l.Node)] == l.Node && payload[head+len(l.Node)] == '|'
 }
 
 func closeQuietly(conn *pgx.Conn) {

@@ -17,9 +17,10 @@ import (
 //
 //	u: <node>|<hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
 //	A: empty                            h: <node>|<seq>
+//	r: <node>|<rows> (see push.go)
 //
-// The node that announced an update already holds it, so "u" names its
-// sender and the sender's listener skips it.
+// The node that announced an update already holds it, so "u" and "r" name
+// their sender and the sender's listener skips them.
 //
 // The SQL in internal/postgres writes the "d", "U" and "A" forms itself,
 // inside the transaction that deletes.
@@ -62,6 +63,13 @@ func Encode(e store.Event) []string {
 			out = append(out, b.String())
 		}
 		return out
+	case store.EventPushed:
+		if p, ok := EncodePush(e.Node, e.Records); ok {
+			return []string{p}
+		}
+		// Too large, or rows without their encoding: the versions alone.
+		e.Kind = store.EventUpdated
+		return Encode(e)
 	case store.EventHeartbeat:
 		return []string{head + e.Node + "|" + strconv.FormatUint(e.Seq, 10)}
 	case store.EventAllDeleted:
@@ -118,6 +126,10 @@ func Decode(p string) (store.Event, error) {
 				e.Versions = append(e.Versions, v)
 			}
 		}
+	case store.EventPushed:
+		if err := decodePush(&e, body); err != nil {
+			return bad(err.Error())
+		}
 	case store.EventUserDeleted, store.EventUserDropped:
 		if body == "" {
 			return bad("no user")
@@ -139,3 +151,6 @@ func Decode(p string) (store.Event, error) {
 	}
 	return e, nil
 }
+
+// cut splits "<node>|<rest>".
+func cut(body string) (node, rest string, ok bool) { return strings.Cut(body, "|") }

@@ -89,6 +89,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("1|U|user")
 	f.Add("1|A")
 	f.Add("1|h|node|9")
+	f.Add("1|r|node|[[\"" + strings.Repeat("0f", 32) + "\",2,\"u\",1,2,3,4,0,\"ua\",\"ip\",{\"a\": 1},{},5]]")
 	f.Fuzz(func(t *testing.T, p string) {
 		e, err := notify.Decode(p)
 		if err != nil {
@@ -103,6 +104,10 @@ func FuzzDecode(f *testing.F) {
 		for _, q := range out {
 			again, err := notify.Decode(q)
 			require.NoError(t, err)
+			if e.Kind == store.EventPushed && again.Kind == store.EventUpdated {
+				require.Equal(t, e.Versions, again.Versions) // rows too large once re-encoded
+				continue
+			}
 			require.Equal(t, e.Kind, again.Kind)
 		}
 	})

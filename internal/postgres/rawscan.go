@@ -98,7 +98,7 @@ func decodeRow(fds []pgconn.FieldDescription, vals [][]byte) (*store.Record, err
 			return nil, errNotBinary
 		}
 	}
-	rec.Lazy = &store.LazyAttrs{Raw: attrs, Expiry: expiry, Decode: lazyDecode}
+	rec.Lazy = &store.LazyAttrs{Raw: attrs, Expiry: expiry, Decode: store.LazyDecode}
 	return &rec, nil
 }
 

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -37,41 +36,8 @@ func (f *rowFields) record() (*store.Record, error) {
 		rec.IdleTimeout = time.Duration(f.idle.Microseconds)*time.Microsecond +
 			time.Duration(f.idle.Days)*24*time.Hour + time.Duration(f.idle.Months)*30*24*time.Hour
 	}
-	rec.Lazy = &store.LazyAttrs{Raw: f.attrs, Expiry: f.attrExpiry, Decode: lazyDecode}
+	rec.Lazy = &store.LazyAttrs{Raw: f.attrs, Expiry: f.attrExpiry, Decode: store.LazyDecode}
 	return &rec, nil
-}
-
-// lazyDecode decodes attributes on first use. jsonb output is always valid
-// JSON, so an error here means a damaged row: it reads as no attributes.
-func lazyDecode(raw, expiry []byte) map[string]*store.Attr {
-	attrs, err := decodeAttrs(raw, expiry)
-	if err != nil {
-		return map[string]*store.Attr{}
-	}
-	return attrs
-}
-
-func decodeAttrs(raw, expiry []byte) (map[string]*store.Attr, error) {
-	var values map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &values); err != nil {
-		return nil, fmt.Errorf("decode attributes: %w", err)
-	}
-	out := make(map[string]*store.Attr, len(values))
-	for k, v := range values {
-		out[k] = &store.Attr{Raw: v}
-	}
-	if len(expiry) > 2 { // not "{}"
-		var ms map[string]int64
-		if err := json.Unmarshal(expiry, &ms); err != nil {
-			return nil, fmt.Errorf("decode attribute expiry: %w", err)
-		}
-		for k, at := range ms {
-			if a := out[k]; a != nil {
-				a.ExpiresAt = time.UnixMilli(at)
-			}
-		}
-	}
-	return out, nil
 }
 
 func scanRecord(row pgx.Row, extra ...any) (*store.Record, error) {

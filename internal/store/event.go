@@ -7,6 +7,7 @@ type EventKind byte
 // of the wire format (see internal/notify).
 const (
 	EventUpdated     EventKind = 'u' // IDs moved to Versions
+	EventPushed      EventKind = 'r' // as EventUpdated, with the new rows in Records
 	EventDeleted     EventKind = 'd' // IDs are gone
 	EventUserDeleted EventKind = 'U' // every session of User is gone
 	EventUserDropped EventKind = 'C' // drop User's cached sessions; nothing was deleted
@@ -18,8 +19,12 @@ const (
 type Event struct {
 	Kind     EventKind
 	IDs      []ID
-	Versions []int64 // with EventUpdated, one per ID
-	User     string  // with the user-wide kinds
-	Node     string  // with EventHeartbeat: the sender
-	Seq      uint64  // with EventHeartbeat
+	Versions []int64 // with EventUpdated and EventPushed, one per ID
+	// Records, with EventPushed, are the rows the writer's update
+	// returned, one per ID: a node holding an older copy replaces it
+	// without reading the database again.
+	Records []*Record
+	User    string // with the user-wide kinds
+	Node    string // with EventHeartbeat, EventUpdated and EventPushed: the sender
+	Seq     uint64 // with EventHeartbeat
 }
