@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pgsession/pgsession/internal/store"
 )
@@ -96,70 +97,189 @@ func compact(raw []byte) []byte {
 	return out.Bytes()
 }
 
-// decodePush reads the body of an "r" payload: "<node>|<rows>".
+// decodePush reads the body of an "r" payload: "<node>|<rows>". Every
+// listening node reads every push, most of them for sessions it does not
+// hold, so this is a scanner of the one shape EncodePush writes (compact,
+// fields in order) rather than a general JSON decoder: about a tenth of
+// the time and allocations (BenchmarkDecodePush).
 func decodePush(e *store.Event, body string) error {
 	node, rows, ok := cut(body)
 	if !ok {
 		return fmt.Errorf("no node")
 	}
 	e.Node = node
-	var list [][]json.RawMessage
-	if err := json.Unmarshal([]byte(rows), &list); err != nil || len(list) == 0 {
+	sc := &scanner{s: rows}
+	if !sc.eat('[') {
 		return fmt.Errorf("rows")
 	}
-	for _, f := range list {
-		rec, err := decodeRow(f)
+	for {
+		rec, err := sc.row()
 		if err != nil {
 			return err
 		}
 		e.IDs = append(e.IDs, rec.ID)
 		e.Versions = append(e.Versions, rec.Version)
 		e.Records = append(e.Records, rec)
+		if sc.eat(']') {
+			break
+		}
+		if !sc.eat(',') {
+			return fmt.Errorf("rows")
+		}
+	}
+	if sc.i != len(sc.s) {
+		return fmt.Errorf("text after rows")
 	}
 	return nil
 }
 
-func decodeRow(f []json.RawMessage) (*store.Record, error) {
-	if len(f) != pushFields {
-		return nil, fmt.Errorf("row has %d fields", len(f))
+// scanner reads EncodePush's rows from s, from index i on.
+type scanner struct {
+	s string
+	i int
+}
+
+func (sc *scanner) eat(c byte) bool {
+	if sc.i < len(sc.s) && sc.s[sc.i] == c {
+		sc.i++
+		return true
 	}
+	return false
+}
+
+// row reads one row's array, fields in EncodePush's order.
+func (sc *scanner) row() (*store.Record, error) {
+	rec := &store.Record{}
 	var hexID string
 	var times [5]int64
 	var idle int64
-	rec := &store.Record{}
-	targets := []struct {
-		v    any
-		raw  json.RawMessage
-		what string
-	}{
-		{&hexID, f[0], "id"}, {&rec.Version, f[1], "version"}, {&rec.UserID, f[2], "user"},
-		{&times[0], f[3], "created"}, {&times[1], f[4], "updated"}, {&times[2], f[5], "last seen"},
-		{&times[3], f[6], "expires"}, {&idle, f[7], "idle timeout"}, {&rec.UserAgent, f[8], "user agent"},
-		{&rec.IP, f[9], "ip"}, {&times[4], f[12], "now"},
+	var attrs, expiry []byte
+	ok := sc.eat('[') && sc.str(&hexID) &&
+		sc.eat(',') && sc.int(&rec.Version) &&
+		sc.eat(',') && sc.str(&rec.UserID)
+	for k := range 4 {
+		ok = ok && sc.eat(',') && sc.int(&times[k])
 	}
-	for _, t := range targets {
-		if err := json.Unmarshal(t.raw, t.v); err != nil {
-			return nil, fmt.Errorf("row %s", t.what)
-		}
+	ok = ok && sc.eat(',') && sc.int(&idle) &&
+		sc.eat(',') && sc.str(&rec.UserAgent) &&
+		sc.eat(',') && sc.str(&rec.IP) &&
+		sc.eat(',') && sc.object(&attrs) &&
+		sc.eat(',') && sc.object(&expiry) &&
+		sc.eat(',') && sc.int(&times[4]) &&
+		sc.eat(']')
+	if !ok {
+		return nil, fmt.Errorf("row: not the %d fields of a pushed row", pushFields)
 	}
 	if len(hexID) != 2*store.IDSize {
 		return nil, fmt.Errorf("id length")
 	}
-	if _, err := hex.Decode(rec.ID[:], []byte(hexID)); err != nil {
-		return nil, fmt.Errorf("id not hex")
+	for k := range rec.ID {
+		hi, lo := unhex(hexID[2*k]), unhex(hexID[2*k+1])
+		if hi > 15 || lo > 15 {
+			return nil, fmt.Errorf("id not hex")
+		}
+		rec.ID[k] = hi<<4 | lo
 	}
 	if rec.Version < 1 || idle < 0 {
 		return nil, fmt.Errorf("version or idle timeout")
-	}
-	for _, obj := range []json.RawMessage{f[10], f[11]} {
-		if len(obj) < 2 || obj[0] != '{' {
-			return nil, fmt.Errorf("attributes not an object")
-		}
 	}
 	rec.CreatedAt, rec.UpdatedAt = time.UnixMicro(times[0]), time.UnixMicro(times[1])
 	rec.LastSeenAt, rec.ExpiresAt = time.UnixMicro(times[2]), time.UnixMicro(times[3])
 	rec.Now = time.UnixMicro(times[4])
 	rec.IdleTimeout = time.Duration(idle) * time.Microsecond
-	rec.Lazy = &store.LazyAttrs{Raw: f[10], Expiry: f[11], Decode: store.LazyDecode}
+	rec.Lazy = &store.LazyAttrs{Raw: attrs, Expiry: expiry, Decode: store.LazyDecode}
 	return rec, nil
+}
+
+// unhex is a hex digit's value, or 255 for another byte.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
+}
+
+// int reads an integer: an optional minus and digits.
+func (sc *scanner) int(v *int64) bool {
+	j := sc.i
+	if j < len(sc.s) && sc.s[j] == '-' {
+		j++
+	}
+	for j < len(sc.s) && sc.s[j] >= '0' && sc.s[j] <= '9' {
+		j++
+	}
+	n, err := strconv.ParseInt(sc.s[sc.i:j], 10, 64)
+	if err != nil {
+		return false
+	}
+	*v, sc.i = n, j
+	return true
+}
+
+// str reads a JSON string. Without escapes, what json.Marshal wrote for
+// plain text, it is the text between the quotes; otherwise encoding/json
+// reads it.
+func (sc *scanner) str(v *string) bool {
+	if !sc.eat('"') {
+		return false
+	}
+	start, plain := sc.i, true
+	for sc.i < len(sc.s) {
+		switch c := sc.s[sc.i]; {
+		case c == '"':
+			text := sc.s[start:sc.i]
+			sc.i++
+			if plain {
+				if !utf8.ValidString(text) {
+					return false
+				}
+				*v = text
+				return true
+			}
+			return json.Unmarshal([]byte(sc.s[start-1:sc.i]), v) == nil
+		case c == '\\':
+			plain = false
+			sc.i += 2
+		case c < 0x20:
+			return false
+		default:
+			sc.i++
+		}
+	}
+	return false
+}
+
+// object reads a JSON object, checked valid, as bytes of its own.
+func (sc *scanner) object(v *[]byte) bool {
+	if sc.i >= len(sc.s) || sc.s[sc.i] != '{' {
+		return false
+	}
+	depth, quoted := 0, false
+	for j := sc.i; j < len(sc.s); j++ {
+		switch c := sc.s[j]; {
+		case quoted && c == '\\':
+			j++
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				obj := []byte(sc.s[sc.i : j+1])
+				if !json.Valid(obj) {
+					return false
+				}
+				*v, sc.i = obj, j+1
+				return true
+			}
+		}
+	}
+	return false
 }
