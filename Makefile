@@ -3,7 +3,7 @@
 GO ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help demo demo-pg test test-pgbouncer bench bench-quick bench-go fmt vet
+.PHONY: help demo demo-pg test test-pgbouncer bench bench-quick bench-go fmt vet lint
 
 help: ## List the targets with what each does
 	@echo "Targets:"
@@ -52,5 +52,17 @@ bench-go: ## Run the go test benchmarks once (needs PostgreSQL and Redis)
 fmt: ## Format every Go file in place with gofmt
 	gofmt -w .
 
-vet: ## Run go vet on every package
-	$(GO) vet ./...
+# Every module of the repository: the root and the nested ones (each
+# directory holding a go.mod), found afresh so a new module is never missed.
+MODULES = $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
+
+# staticcheck's default checks (bugs, simplifications, unused code), pinned
+# so every machine and CI judge the code alike; go run fetches it through the
+# module proxy on first use.
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+vet: ## Run go vet on every package of every module
+	@set -e; for m in $(MODULES); do echo "go vet: $$m"; (cd $$m && $(GO) vet ./...); done
+
+lint: ## Run staticcheck on every package of every module
+	@set -e; for m in $(MODULES); do echo "staticcheck: $$m"; (cd $$m && $(GO) run $(STATICCHECK) ./...); done

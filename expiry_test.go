@@ -100,7 +100,7 @@ func TestAttributeTTL(t *testing.T) {
 		// Setting the key again without a TTL clears the expiry.
 		s3, err := m.Update(ctx, s.ID(), new(pgsession.Patch).SetTTL("otp", "1", 100*time.Millisecond))
 		require.NoError(t, err)
-		s3, err = m.Update(ctx, s3.ID(), new(pgsession.Patch).Set("otp", "2"))
+		_, err = m.Update(ctx, s3.ID(), new(pgsession.Patch).Set("otp", "2"))
 		require.NoError(t, err)
 		time.Sleep(150 * time.Millisecond)
 		got, err = m.GetByID(ctx, s.ID())

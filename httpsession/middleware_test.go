@@ -307,6 +307,7 @@ func TestTwoMiddlewaresOneRequest(t *testing.T) {
 		require.Equal(t, []string{"Cookie"}, headerValues(resp.Header, "Vary"), "listed once")
 
 		resp = serve(h, get(siteC, adminC))
+		require.Equal(t, http.StatusOK, resp.StatusCode)
 		require.NotNil(t, siteSaw)
 		require.NotNil(t, adminSaw)
 		require.NotEqual(t, siteSaw.ID(), adminSaw.ID())
