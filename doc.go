@@ -11,9 +11,11 @@
 //
 // # Reads and writes
 //
-// A Session is an immutable snapshot. Attributes are JSON values read with
-// the generic Attr (decoded once per snapshot) or Session.Decode (a private
-// copy each time). Update takes a Patch naming the keys to set or delete and
+// A Session is an immutable snapshot; Session.FromCache says whether the
+// node's cache served it. Attributes are JSON values read with the generic
+// Attr (decoded once per snapshot), Session.Decode (a private copy each
+// time) or Session.Attrs (all of them, raw). An attribute may expire: set
+// its TTL at Create (WithAttrTTL) or in a Patch (SetTTL). Update takes a Patch naming the keys to set or delete and
 // applies it to the row as it is when the write lands, so concurrent updates
 // of different keys from different nodes all survive; IfVersion turns an
 // update into a strict compare-and-set. No write ever recreates a deleted
@@ -47,8 +49,10 @@
 //
 // Lock takes a lease on a resource of a session, with a fencing token that
 // only grows; expiry is judged by the database clock, and the holder stops
-// trusting the lease a margin before it could end. See Lock.Guard for using
-// it inside your own transaction.
+// trusting the lease a margin before it could end. A heartbeat extends it
+// while held, and Lock.ExtendFor lengthens it before a long step; Locks
+// lists a session's leases with their last heartbeat. See Lock.Guard for
+// using it inside your own transaction.
 //
 // # Round trips
 //

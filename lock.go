@@ -25,7 +25,15 @@ var (
 	// ErrLockExpired: the lease ran out (by the database clock, or by the
 	// holder's own deadline) before it was extended.
 	ErrLockExpired = store.ErrLockExpired
+	// ErrInvalidLease: a duration given to Lock.ExtendFor is outside what a
+	// lease may be (see MaxLockLease and LockConfig.SafetyMargin).
+	ErrInvalidLease = errors.New("invalid lease duration")
 )
+
+// MaxLockLease bounds LockConfig.Lease and Lock.ExtendFor. A lock is meant
+// to be held while work runs, with heartbeats, not to stand for days; the
+// bound also keeps the holder's deadline arithmetic far from overflow.
+const MaxLockLease = 24 * time.Hour
 
 // LockConfig tunes Manager.Lock. The zero value gives the defaults.
 type LockConfig struct {
@@ -68,10 +76,10 @@ func (c *LockConfig) withDefaults() (LockConfig, error) {
 	if cfg.SafetyMargin == 0 {
 		cfg.SafetyMargin = cfg.Lease / 10
 	}
-	if cfg.Lease < time.Millisecond || cfg.SafetyMargin < 0 || cfg.SafetyMargin >= cfg.Lease ||
+	if cfg.Lease < time.Millisecond || cfg.Lease > MaxLockLease || cfg.SafetyMargin < 0 || cfg.SafetyMargin >= cfg.Lease ||
 		cfg.RetryDelay < 0 || cfg.Retries < -1 || cfg.HeartbeatInterval < -1 ||
 		(cfg.HeartbeatInterval > 0 && cfg.HeartbeatInterval >= cfg.Lease-cfg.SafetyMargin) {
-		return cfg, fmt.Errorf("%w: lock config %+v: need Lease > SafetyMargin >= 0 and HeartbeatInterval < Lease - SafetyMargin", ErrInvalidConfig, cfg)
+		return cfg, fmt.Errorf("%w: lock config %+v: need MaxLockLease >= Lease > SafetyMargin >= 0 and HeartbeatInterval < Lease - SafetyMargin", ErrInvalidConfig, cfg)
 	}
 	return cfg, nil
 }
@@ -97,7 +105,12 @@ type LockInfo struct {
 	Owner      string
 	Fence      int64
 	AcquiredAt time.Time // database clock
-	ExpiresAt  time.Time // database clock
+	// HeartbeatAt is the last acquire or extend (heartbeat or a call to
+	// Extend or ExtendFor), by the database clock: how recently the holder
+	// showed it is alive. A lease last touched by a node running a version
+	// before this field reports its AcquiredAt.
+	HeartbeatAt time.Time
+	ExpiresAt   time.Time // database clock
 }
 
 // Lock takes the lease on resource for the session, trying up to
@@ -181,20 +194,46 @@ func (l *Lock) Valid() bool {
 }
 
 // Extend renews the lease for another LockConfig.Lease from now, by the
-// database clock. It fails with ErrLockExpired or ErrLockNotHeld if the
-// lease is already gone, and the lock is then lost.
+// database clock, leaving a longer one (from ExtendFor) as it is. It fails
+// with ErrLockExpired or ErrLockNotHeld if the lease is already gone, and
+// the lock is then lost.
 func (l *Lock) Extend(ctx context.Context) error {
+	return l.extend(ctx, l.cfg.Lease)
+}
+
+// ExtendFor makes the lease last at least d from now, by the database
+// clock, in one round trip; the fencing token stays the same. It never
+// shortens the lease: after ExtendFor(ctx, time.Hour) the heartbeat's
+// extensions by LockConfig.Lease leave the hour in place, and the holder
+// trusts the lease until d - SafetyMargin after the call began. Use it
+// before a step known to outlast the lease. d must be more than
+// LockConfig.SafetyMargin and at most MaxLockLease, else ErrInvalidLease
+// and nothing is sent. It fails like Extend when the lease is gone.
+func (l *Lock) ExtendFor(ctx context.Context, d time.Duration) error {
+	if d < time.Millisecond || d <= l.cfg.SafetyMargin || d > MaxLockLease {
+		return op("extend lock", fmt.Errorf("%w: %v: want more than the safety margin %v and at most %v",
+			ErrInvalidLease, d, l.cfg.SafetyMargin, MaxLockLease))
+	}
+	return l.extend(ctx, d)
+}
+
+// extend asks for the lease to last at least d from now. The database's
+// expiry never moves back (see sqlExtendLock), so the local deadline only
+// moves forward too and never passes the database's.
+func (l *Lock) extend(ctx context.Context, d time.Duration) error {
 	if err := context.Cause(l.ctx); err != nil {
 		if errors.Is(err, context.Canceled) {
 			err = ErrLockNotHeld // released
 		}
 		return op("extend lock", err)
 	}
+	req := l.req
+	req.Lease = d
 	start := mono()
-	_, err := l.m.backend.ExtendLock(ctx, l.req)
+	_, err := l.m.backend.ExtendLock(ctx, req)
 	if err == nil {
 		l.mu.Lock()
-		l.deadline = max(l.deadline, start+int64(l.cfg.Lease-l.cfg.SafetyMargin))
+		l.deadline = max(l.deadline, start+int64(d-l.cfg.SafetyMargin))
 		l.mu.Unlock()
 		return nil
 	}
@@ -202,6 +241,13 @@ func (l *Lock) Extend(ctx context.Context) error {
 		l.stop(err)
 	}
 	return op("extend lock", err)
+}
+
+// left is how long the holder may still trust the lease.
+func (l *Lock) left() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return time.Duration(l.deadline - mono())
 }
 
 // Release ends the lease. Only its owner can: ErrLockNotHeld otherwise
@@ -249,9 +295,7 @@ func (l *Lock) heartbeat() {
 	defer l.m.lockWG.Done()
 	defer close(l.done)
 	for {
-		l.mu.Lock()
-		left := time.Duration(l.deadline - mono())
-		l.mu.Unlock()
+		left := l.left()
 		wait := left
 		if l.cfg.HeartbeatInterval > 0 {
 			wait = min(wait, l.cfg.HeartbeatInterval)
@@ -268,7 +312,8 @@ func (l *Lock) heartbeat() {
 		if l.cfg.HeartbeatInterval <= 0 || !l.Valid() {
 			continue // the loop declares it lost at the deadline
 		}
-		ctx, cancel := context.WithTimeout(l.ctx, time.Duration(max(0, l.deadline-mono())))
+		// deadline is read under mu: ExtendFor may move it meanwhile.
+		ctx, cancel := context.WithTimeout(l.ctx, max(0, l.left()))
 		err := l.Extend(ctx)
 		cancel()
 		if err != nil && l.ctx.Err() == nil {

@@ -76,6 +76,7 @@ type sessionOptions struct {
 	ip        string
 	setUser   bool
 	userID    string
+	attrTTL   map[string]time.Duration // Create only; nil when none is given
 }
 
 // WithLifetime overrides Config.Lifetime for this session ("remember me").
@@ -100,4 +101,20 @@ func WithClient(userAgent, ip string) SessionOption {
 // always change the token (so a token planted before log-in is worthless).
 func AsUser(userID string) SessionOption {
 	return func(o *sessionOptions) { o.setUser, o.userID = true, userID }
+}
+
+// WithAttrTTL makes the initial attribute key of a Create expire ttl after
+// the session is created (judged by the database clock), as Patch.SetTTL
+// does for an update: the expiry is written by the insert itself, so a
+// session that starts with a one-time code or a flash message still costs
+// one round trip. ttl <= 0 means no expiry. Create fails with
+// ErrAttributeNotFound if key is not among its attributes; Renew, which
+// keeps the attributes as they are, refuses the option.
+func WithAttrTTL(key string, ttl time.Duration) SessionOption {
+	return func(o *sessionOptions) {
+		if o.attrTTL == nil {
+			o.attrTTL = map[string]time.Duration{}
+		}
+		o.attrTTL[key] = ttl
+	}
 }

@@ -1,6 +1,7 @@
 package pgsession
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"sync/atomic"
@@ -22,21 +23,57 @@ type Session struct {
 	// touchMark is when a touch of this snapshot was last recorded, so a hot
 	// session costs the toucher one lock per granularity, not per read.
 	touchMark atomic.Int64
+	// loaded marks a snapshot handed to the call that read or wrote it in
+	// the database. The copy the cache holds never has it, so a cache hit
+	// says "from cache" by returning that copy as it is (see FromCache).
+	loaded bool
 }
 
+// newSession returns a snapshot as the cache holds it: FromCache reports
+// true for it.
 func newSession(rec *store.Record, token string) *Session {
 	now := mono()
+	return &Session{rec: rec, token: token, readAt: now, liveUntil: liveUntil(rec, now)}
+}
+
+// liveUntil is when, on the local monotonic clock, a record read at now
+// expires (absolute or idle).
+func liveUntil(rec *store.Record, now int64) int64 {
 	until := now + int64(rec.ExpiresAt.Sub(rec.Now))
 	if rec.IdleTimeout > 0 {
 		until = min(until, now+int64(rec.LastSeenAt.Add(rec.IdleTimeout).Sub(rec.Now)))
 	}
-	return &Session{rec: rec, token: token, readAt: now, liveUntil: until}
+	return until
 }
 
-// withToken returns a copy carrying the secret for the caller of Create or
-// Renew; the cached snapshot never holds it.
-func (s *Session) withToken(token string) *Session {
-	return &Session{rec: s.rec, token: token, readAt: s.readAt, liveUntil: s.liveUntil}
+// loadedPair returns two snapshots of rec: cached, for the cache, and
+// loaded, for the call that read or wrote rec, which alone carries token.
+// Both share the record. Without a token they share one allocation, which
+// keeps a miss or an update as cheap as when the caller got the cached
+// snapshot itself, at a few dozen bytes per cached entry. With a token (a
+// Create or Renew) they are allocated apart, as before: the cache's copy
+// would otherwise keep the secret reachable for as long as it is cached.
+func loadedPair(rec *store.Record, token string) (cached, loaded *Session) {
+	if token != "" {
+		cached = newSession(rec, "")
+		loaded = &Session{rec: rec, token: token, readAt: cached.readAt, liveUntil: cached.liveUntil, loaded: true}
+		return cached, loaded
+	}
+	pair := new([2]Session)
+	cached, loaded = &pair[0], &pair[1]
+	now := mono()
+	until := liveUntil(rec, now)
+	*cached = Session{rec: rec, readAt: now, liveUntil: until}
+	*loaded = Session{rec: rec, readAt: now, liveUntil: until, loaded: true}
+	return cached, loaded
+}
+
+// loadedSession is a snapshot for the caller alone, never cached (lists,
+// and reads or writes on a node without a cache).
+func loadedSession(rec *store.Record, token string) *Session {
+	s := newSession(rec, token)
+	s.loaded = true
+	return s
 }
 
 // sizeOf estimates a snapshot's memory for the cache's byte bound.
@@ -44,6 +81,14 @@ func sizeOf(s *Session) int {
 	// Decoded attributes take about twice their encoded size.
 	return 400 + len(s.rec.UserID) + len(s.rec.UserAgent) + len(s.rec.IP) + 2*s.rec.AttrBytes()
 }
+
+// FromCache reports whether the snapshot came from this node's memory
+// rather than from the database during the call that returned it: true for
+// a Get served by a cache hit, false for a Get that read the database
+// (alone or sharing a read with concurrent Gets) and for what Create,
+// Update, Renew, ListUser and All return. A hit costs nothing extra: the
+// cache holds its own copy of each snapshot, which says true.
+func (s *Session) FromCache() bool { return !s.loaded }
 
 // ID returns the session's ID, safe to show to its owner.
 func (s *Session) ID() ID { return ID(s.rec.ID) }
@@ -110,6 +155,22 @@ func (s *Session) Keys() []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// Attrs returns every live attribute's JSON encoding in a new map. The map
+// and the encodings are copies the caller owns and may change; the
+// snapshot, which other goroutines may be reading, stays as it was.
+// Expiry is judged once, so the map is one consistent view.
+func (s *Session) Attrs() map[string]json.RawMessage {
+	attrs := s.rec.AttrMap()
+	now := s.dbNow()
+	out := make(map[string]json.RawMessage, len(attrs))
+	for k, a := range attrs {
+		if a.ExpiresAt.IsZero() || now.Before(a.ExpiresAt) {
+			out[k] = bytes.Clone(a.Raw)
+		}
+	}
+	return out
 }
 
 // Raw returns an attribute's JSON encoding. The caller must not modify it.

@@ -2,6 +2,7 @@ package pgsession
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -33,11 +34,15 @@ func (m *Manager) create(ctx context.Context, token string, id ID, userID string
 	if err != nil {
 		return nil, op(name, err)
 	}
+	ttl, err := initialTTLs(raw, o.attrTTL)
+	if err != nil {
+		return nil, op(name, err)
+	}
 	var evicted []store.ID
-	s, err := m.write(store.ID(id), func() (rec *store.Record, err error) {
+	s, err := m.write(store.ID(id), token, func() (rec *store.Record, err error) {
 		rec, evicted, err = m.backend.Create(ctx, store.NewSession{
 			ID: store.ID(id), UserID: userID, Lifetime: o.lifetime, IdleTimeout: max(o.idle, 0),
-			UserAgent: o.userAgent, IP: o.ip, Attrs: raw, MaxPerUser: m.cfg.MaxSessionsPerUser,
+			UserAgent: o.userAgent, IP: o.ip, Attrs: raw, AttrTTL: ttl, MaxPerUser: m.cfg.MaxSessionsPerUser,
 		})
 		return rec, err
 	})
@@ -46,7 +51,25 @@ func (m *Manager) create(ctx context.Context, token string, id ID, userID string
 	}
 	m.gone.forget(store.ID(id))
 	m.ended(evicted...)
-	return s.withToken(token), nil
+	return s, nil
+}
+
+// initialTTLs checks a Create's WithAttrTTL options against its attributes
+// and keeps the ones that expire (nil if none does).
+func initialTTLs(attrs map[string]json.RawMessage, ttl map[string]time.Duration) (map[string]time.Duration, error) {
+	var out map[string]time.Duration
+	for k, d := range ttl {
+		if _, ok := attrs[k]; !ok {
+			return nil, fmt.Errorf("attribute %s: %w: WithAttrTTL names it, but Create does not set it", echo(k), ErrAttributeNotFound)
+		}
+		if d > 0 {
+			if out == nil {
+				out = make(map[string]time.Duration, len(ttl))
+			}
+			out[k] = d
+		}
+	}
+	return out, nil
 }
 
 // CreateWithToken is Create for frameworks that issue their own tokens, such
@@ -256,20 +279,21 @@ func (m *Manager) loadThen(ctx context.Context, id ID, beforeFill func()) (*Sess
 		return nil, overtaken, err
 	}
 	m.gone.forget(store.ID(id))
-	s := newSession(rec, "")
 	if f := m.hooks.afterLoad.Load(); f != nil {
 		(*f)(id)
 	}
-	overtaken := false
-	if m.cache != nil {
-		overtaken = m.cache.Fill(t, s) == cache.Overtaken
+	if m.cache == nil {
+		return loadedSession(rec, ""), false, nil
 	}
-	return s, overtaken, nil
+	cached, s := loadedPair(rec, "")
+	return s, m.cache.Fill(t, cached) == cache.Overtaken, nil
 }
 
 // write runs a backend write whose result becomes the cached copy, guarded
-// like a load so an invalidation seen meanwhile wins (DESIGN C2).
-func (m *Manager) write(id store.ID, do func() (*store.Record, error)) (*Session, error) {
+// like a load so an invalidation seen meanwhile wins (DESIGN C2). It returns
+// the caller's own snapshot of the result, carrying token (the secret of a
+// Create or Renew; "" for an Update), which the cached copy never holds.
+func (m *Manager) write(id store.ID, token string, do func() (*store.Record, error)) (*Session, error) {
 	var t cache.Ticket
 	if m.cache != nil {
 		t = m.cache.Begin(id)
@@ -281,10 +305,11 @@ func (m *Manager) write(id store.ID, do func() (*store.Record, error)) (*Session
 		}
 		return nil, err
 	}
-	s := newSession(rec, "")
-	if m.cache != nil {
-		m.cache.Fill(t, s)
+	if m.cache == nil {
+		return loadedSession(rec, token), nil
 	}
+	cached, s := loadedPair(rec, token)
+	m.cache.Fill(t, cached)
 	return s, nil
 }
 
@@ -309,7 +334,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	if err != nil {
 		return nil, op(name, err)
 	}
-	s, err := m.write(store.ID(id), func() (*store.Record, error) {
+	s, err := m.write(store.ID(id), "", func() (*store.Record, error) {
 		return m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
 			IfVersion: o.ifVersion, KeysSince: o.keysSince, MaxAttributes: m.cfg.MaxAttributes, Lifetime: o.lifetime})
 	})
@@ -433,7 +458,7 @@ func (m *Manager) ListUser(ctx context.Context, userID string) ([]*Session, erro
 	}
 	out := make([]*Session, len(recs))
 	for i, r := range recs {
-		out[i] = newSession(r, "")
+		out[i] = loadedSession(r, "")
 	}
 	return out, nil
 }
@@ -461,7 +486,7 @@ func (m *Manager) All(ctx context.Context, pageSize int) iter.Seq2[*Session, err
 				return
 			}
 			for _, r := range recs {
-				if !yield(newSession(r, ""), nil) {
+				if !yield(loadedSession(r, ""), nil) {
 					return
 				}
 			}
@@ -483,6 +508,9 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 		return nil, err
 	}
 	o := m.sessionOptions(opts)
+	if o.attrTTL != nil {
+		return nil, op(name, fmt.Errorf("WithAttrTTL: %w: Renew keeps the attributes as they are", errors.ErrUnsupported))
+	}
 	if o.setUser {
 		if err := checkUserID(o.userID, false); err != nil {
 			return nil, op(name, err)
@@ -495,7 +523,7 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 	noIdle := o.idleSet && o.idle < 0 // WithIdleTimeout(-1): idle expiry off from now on
 	token, newID := newToken()
 	var evicted []store.ID
-	s, err := m.write(store.ID(newID), func() (rec *store.Record, err error) {
+	s, err := m.write(store.ID(newID), token, func() (rec *store.Record, err error) {
 		rec, evicted, err = m.backend.Renew(ctx, store.Renewal{
 			OldID: store.ID(id), NewID: store.ID(newID), SetUser: o.setUser, UserID: o.userID,
 			Lifetime: o.lifetime, IdleTimeout: idle, NoIdleTimeout: noIdle, UserAgent: o.userAgent, IP: o.ip,
@@ -513,5 +541,5 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 		return nil, op(name, err)
 	}
 	m.ended(evicted...)
-	return s.withToken(token), nil
+	return s, nil
 }

@@ -27,12 +27,14 @@ func (s *Store) AcquireLock(_ context.Context, r store.LockRequest) (store.LockG
 		return store.LockGrant{}, store.ErrLockHeld
 	}
 	s.fence++
-	l := store.LockInfo{Resource: r.Resource, Owner: r.Owner, Fence: s.fence, AcquiredAt: now, ExpiresAt: now.Add(r.Lease)}
+	l := store.LockInfo{Resource: r.Resource, Owner: r.Owner, Fence: s.fence, AcquiredAt: now,
+		HeartbeatAt: now, ExpiresAt: now.Add(r.Lease)}
 	s.locks[k] = l
 	return store.LockGrant{Fence: l.Fence, ExpiresAt: l.ExpiresAt}, nil
 }
 
-// ExtendLock renews an unexpired lease held by its owner.
+// ExtendLock renews an unexpired lease held by its owner for at least
+// r.Lease from now; like PostgreSQL's, it never shortens the lease.
 func (s *Store) ExtendLock(_ context.Context, r store.LockRequest) (store.LockGrant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -45,7 +47,10 @@ func (s *Store) ExtendLock(_ context.Context, r store.LockRequest) (store.LockGr
 	case !now.Before(l.ExpiresAt):
 		return store.LockGrant{}, store.ErrLockExpired
 	}
-	l.ExpiresAt = now.Add(r.Lease)
+	l.HeartbeatAt = now
+	if until := now.Add(r.Lease); until.After(l.ExpiresAt) {
+		l.ExpiresAt = until
+	}
 	s.locks[k] = l
 	return store.LockGrant{Fence: l.Fence, ExpiresAt: l.ExpiresAt}, nil
 }

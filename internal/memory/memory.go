@@ -177,7 +177,11 @@ func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []
 	evicted := s.evict(n.UserID, n.MaxPerUser, now)
 	attrs := make(map[string]*store.Attr, len(n.Attrs))
 	for k, v := range n.Attrs {
-		attrs[k] = &store.Attr{Raw: slices.Clone(v)}
+		a := &store.Attr{Raw: slices.Clone(v)}
+		if ttl := n.AttrTTL[k]; ttl > 0 {
+			a.ExpiresAt = now.Add(ttl).Truncate(time.Millisecond) // as Update does
+		}
+		attrs[k] = a
 	}
 	r := &store.Record{ID: n.ID, UserID: n.UserID, Version: 1, CreatedAt: now, UpdatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(n.Lifetime), IdleTimeout: max(n.IdleTimeout, 0),

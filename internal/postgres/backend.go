@@ -37,6 +37,9 @@ type Backend struct {
 	renewCap  string
 	renewLock string
 
+	// createSQL and cappedSQL with initial attribute TTLs: separate texts,
+	// so a create without them sends the statement it always did.
+	createTTL, cappedTTL                  string
 	changesSQL, changesStartSQL, pruneSQL string
 	touchSQL                              string
 	sweepSQL                              string
@@ -54,8 +57,10 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 	return &Backend{
 		pool: pool, ownsPool: ownsPool, names: names, channel: names.Channel(),
 		getSQL:    names.Expand(sqlGet),
-		createSQL: names.Expand(sqlCreate),
-		cappedSQL: names.Expand(sqlCreateCapped),
+		createSQL: names.Expand(createQuery(false, false)),
+		cappedSQL: names.Expand(createQuery(true, false)),
+		createTTL: names.Expand(createQuery(false, true)),
+		cappedTTL: names.Expand(createQuery(true, true)),
 		updateSQL: names.Expand(sqlUpdate),
 		leanSQL:   names.Expand(sqlUpdateLean),
 		deleteSQL: names.Expand(sqlDelete),
@@ -199,20 +204,33 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // Create inserts a session and, when a cap applies, evicts the user's
-// oldest beyond it in the same round trip.
+// oldest beyond it in the same round trip; attribute TTLs travel in the
+// insert itself.
 func (b *Backend) Create(ctx context.Context, s store.NewSession) (*store.Record, []store.ID, error) {
 	attrs := encodeAttrs(s.Attrs)
 	args := []any{s.ID[:], s.UserID, interval(s.Lifetime), optionalInterval(s.IdleTimeout),
 		s.UserAgent, s.IP, attrs}
+	plain, capped := b.createSQL, b.cappedSQL
+	var ttl []any
+	if len(s.AttrTTL) > 0 {
+		plain, capped = b.createTTL, b.cappedTTL
+		keys := make([]string, 0, len(s.AttrTTL))
+		ms := make([]int64, 0, len(s.AttrTTL))
+		for k, d := range s.AttrTTL {
+			keys = append(keys, k)
+			ms = append(ms, d.Milliseconds())
+		}
+		ttl = []any{keys, ms}
+	}
 	if s.MaxPerUser <= 0 || s.UserID == "" {
-		rec, err := queryRecord(ctx, b.pool, b.createSQL, args...)
+		rec, err := queryRecord(ctx, b.pool, plain, append(args, ttl...)...)
 		return rec, nil, duplicate(err)
 	}
 	var rec *store.Record
 	var evicted [][]byte
 	var notes int
-	args = append(args, s.MaxPerUser, b.channel)
-	err := b.withLock(ctx, b.userLock(s.UserID), b.cappedSQL, args, func(row pgx.Row) error {
+	args = append(append(args, s.MaxPerUser, b.channel), ttl...)
+	err := b.withLock(ctx, b.userLock(s.UserID), capped, args, func(row pgx.Row) error {
 		var err error
 		rec, err = scanRecord(row, &evicted, &notes)
 		return err

@@ -17,24 +17,33 @@ import (
 // only grow.
 
 // sqlAcquireLock takes a free or expired lease, for a live session only,
-// and says in the same round trip why it could not.
+// and says in the same round trip why it could not. One reading of the
+// clock sets the acquire, the heartbeat and the expiry, so expires_at is
+// exactly heartbeat_at plus the lease.
 var sqlAcquireLock = `WITH ins AS (
-    INSERT INTO {{locks}} AS l (session_id, resource, owner, fence, acquired_at, expires_at)
-    SELECT $1, $2, $3, nextval('{{lock_fence}}'), clock_timestamp(), clock_timestamp() + $4::interval
+    INSERT INTO {{locks}} AS l (session_id, resource, owner, fence, acquired_at, heartbeat_at, expires_at)
+    SELECT $1, $2, $3, nextval('{{lock_fence}}'), c.t, c.t, c.t + $4::interval
+    FROM (SELECT clock_timestamp() AS t) c
     WHERE EXISTS (SELECT 1 FROM {{sessions}} s WHERE s.id = $1 AND ` + live + `)
     ON CONFLICT (session_id, resource) DO UPDATE
-        SET owner = excluded.owner, fence = excluded.fence,
-            acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+        SET owner = excluded.owner, fence = excluded.fence, acquired_at = excluded.acquired_at,
+            heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at
         WHERE l.expires_at <= clock_timestamp()
     RETURNING l.fence, l.expires_at
 )
 SELECT (SELECT fence FROM ins), (SELECT expires_at FROM ins),
     EXISTS (SELECT 1 FROM {{sessions}} s WHERE s.id = $1 AND ` + live + `)`
 
+// sqlExtendLock records a heartbeat and makes the lease last at least $4
+// from now. It never shortens it: a long extension (Lock.ExtendFor) is not
+// cut back by the next heartbeat of the configured lease, so the holder's
+// deadline, which only moves forward, never passes the database's. The
+// fence is the one the lease was granted with, unchanged.
 const sqlExtendLock = `WITH u AS (
-    UPDATE {{locks}} l SET expires_at = clock_timestamp() + $4::interval
+    UPDATE {{locks}} l SET heartbeat_at = c.t, expires_at = greatest(l.expires_at, c.t + $4::interval)
+    FROM (SELECT clock_timestamp() AS t) c
     WHERE l.session_id = $1 AND l.resource = $2 AND l.owner = $3 AND l.fence = $5
-        AND l.expires_at > clock_timestamp()
+        AND l.expires_at > c.t
     RETURNING l.expires_at
 )
 SELECT (SELECT expires_at FROM u),
@@ -42,8 +51,12 @@ SELECT (SELECT expires_at FROM u),
 
 const sqlReleaseLock = `DELETE FROM {{locks}} WHERE session_id = $1 AND resource = $2 AND owner = $3 AND fence = $4`
 
-const sqlListLocks = `SELECT resource, owner, fence, acquired_at, expires_at FROM {{locks}}
-WHERE session_id = $1 AND expires_at > clock_timestamp() ORDER BY resource`
+// sqlListLocks lists a session's live leases. A lease taken or extended by
+// a node that predates the heartbeat column (migration 005) has it NULL or
+// older than its acquire, so the later of the two is reported (greatest
+// ignores NULL).
+const sqlListLocks = `SELECT resource, owner, fence, acquired_at, greatest(heartbeat_at, acquired_at), expires_at
+FROM {{locks}} WHERE session_id = $1 AND expires_at > clock_timestamp() ORDER BY resource`
 
 // sqlGuardLock, run in the caller's transaction, checks that a fence is
 // still the live lease and holds the row (FOR SHARE) so no one can take the
@@ -73,7 +86,8 @@ func (b *Backend) AcquireLock(ctx context.Context, r store.LockRequest) (store.L
 	}
 }
 
-// ExtendLock renews the lease from now, by the database clock.
+// ExtendLock renews the lease for at least r.Lease from now, by the
+// database clock.
 func (b *Backend) ExtendLock(ctx context.Context, r store.LockRequest) (store.LockGrant, error) {
 	var expires *time.Time
 	var ours bool
@@ -108,7 +122,7 @@ func (b *Backend) ListLocks(ctx context.Context, session store.ID) ([]store.Lock
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.LockInfo, error) {
 		var li store.LockInfo
-		err := row.Scan(&li.Resource, &li.Owner, &li.Fence, &li.AcquiredAt, &li.ExpiresAt)
+		err := row.Scan(&li.Resource, &li.Owner, &li.Fence, &li.AcquiredAt, &li.HeartbeatAt, &li.ExpiresAt)
 		return li, err
 	})
 }

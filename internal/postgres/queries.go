@@ -78,19 +78,44 @@ func evictSQL(user, keep, exclude string) string {
     RETURNING d.id`
 }
 
-const insertSession = `INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
+// attrExpiries is the attr_expiry object that makes each key of keys (a
+// text[] parameter) expire the matching milliseconds of ms (a bigint[]
+// parameter) from now, in the Unix milliseconds DecodeAttrs reads.
+func attrExpiries(keys, ms string) string {
+	return `(SELECT coalesce(jsonb_object_agg(x.k, (extract(epoch FROM now()) * 1000)::bigint + x.ms), '{}')
+                FROM unnest(` + keys + `::text[], ` + ms + `::bigint[]) AS x(k, ms))`
+}
+
+// insertSession inserts a new session. With ttl, attributes named by the
+// parameters keys and ms expire (see attrExpiries) in the same statement;
+// without, the column keeps its default and the statement is the one every
+// plain create has always sent.
+func insertSession(ttl bool, keys, ms string) string {
+	if !ttl {
+		return `INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
         expires_at, idle_timeout, user_agent, ip, attrs)
     VALUES ($1, $2::text, 1, now(), now(), now(), now() + $3::interval, $4::interval, $5, $6, $7::jsonb)
     RETURNING ` + cols
+	}
+	return `INSERT INTO {{sessions}} AS s (id, user_id, version, created_at, updated_at, last_seen_at,
+        expires_at, idle_timeout, user_agent, ip, attrs, attr_expiry)
+    VALUES ($1, $2::text, 1, now(), now(), now(), now() + $3::interval, $4::interval, $5, $6, $7::jsonb,
+        ` + attrExpiries(keys, ms) + `)
+    RETURNING ` + cols
+}
 
-// sqlCreate inserts a session that no cap applies to.
-const sqlCreate = insertSession + `, now()`
-
-// sqlCreateCapped also removes the user's sessions past the cap ($8) and
-// announces their deletion ($9 is the channel), in the same statement.
-var sqlCreateCapped = `WITH ins AS (` + insertSession + `
+// createQuery inserts a session ($1 to $7). Capped, it also removes the
+// user's sessions past the cap ($8) and announces their deletion ($9 is the
+// channel), in the same statement. With ttl, the next two parameters are
+// the expiring keys and their milliseconds ($8 and $9, or $10 and $11).
+func createQuery(capped, ttl bool) string {
+	if !capped {
+		return insertSession(ttl, `$8`, `$9`) + `, now()`
+	}
+	return `WITH ins AS (` + insertSession(ttl, `$10`, `$11`) + `
 ), evict AS (` + evictSQL(`$2::text`, `$8::int`, `$1`) + `)
 SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + notifyDeleted(`evict src`, `$9`) + ` FROM ins`
+}
 
 // keysUnchanged is true when none of the keys $10 was written after
 // version $9 (0: no such check).
@@ -119,9 +144,7 @@ var sqlUpdate = `WITH upd AS (
     UPDATE {{sessions}} s SET
         attrs = (s.attrs - $2::text[]) || $3::jsonb,
         attr_expiry = CASE WHEN s.attr_expiry = '{}' AND cardinality($5::text[]) = 0 THEN s.attr_expiry
-            ELSE (s.attr_expiry - $2::text[] - $4::text[]) || (
-                SELECT coalesce(jsonb_object_agg(x.k, (extract(epoch FROM now()) * 1000)::bigint + x.ms), '{}')
-                FROM unnest($5::text[], $6::bigint[]) AS x(k, ms)) END,
+            ELSE (s.attr_expiry - $2::text[] - $4::text[]) || ` + attrExpiries(`$5`, `$6`) + ` END,
         attr_ver = s.attr_ver || ` + keyVersions(`$10`) + `,
         expires_at = coalesce(now() + $11::interval, s.expires_at),
         version = s.version + 1,

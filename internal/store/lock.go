@@ -19,8 +19,10 @@ type LockRequest struct {
 	Session  ID
 	Resource string
 	Owner    string
-	Lease    time.Duration
-	Fence    int64 // for extend and release: the token the owner got
+	// Lease is how long the lease lasts from now: at acquire, and at least
+	// that long at an extend, which never shortens it.
+	Lease time.Duration
+	Fence int64 // for extend and release: the token the owner got
 }
 
 // LockGrant is a lease the database granted, judged by its clock.
@@ -35,7 +37,9 @@ type LockInfo struct {
 	Owner      string
 	Fence      int64
 	AcquiredAt time.Time
-	ExpiresAt  time.Time
+	// HeartbeatAt is the last acquire or extend of the lease.
+	HeartbeatAt time.Time
+	ExpiresAt   time.Time
 }
 
 // Locker is the lease part of a backend: each method is one round trip.

@@ -110,7 +110,10 @@ type NewSession struct {
 	UserAgent   string
 	IP          string
 	Attrs       map[string]json.RawMessage
-	MaxPerUser  int // 0: no cap
+	// AttrTTL gives keys of Attrs that expire, each that long after the
+	// insert, by the backend's clock; every duration is positive.
+	AttrTTL    map[string]time.Duration
+	MaxPerUser int // 0: no cap
 }
 
 // AttrWrite is one attribute a patch sets; TTL zero means no expiry.
