@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test.sh is what `make test` and CI run: services, formatting, vet, the race-
+# test.sh is what `make test` and CI run: services, formatting, vet and
+# staticcheck over every module, the race-
 # enabled test suite, the root and affinity PostgreSQL tests again with the
 # pools through PgBouncer (make test-pgbouncer), the nested modules' suites
 # (Chromium is installed first if missing, for the demo's browser test), a
@@ -31,8 +32,11 @@ if [ -n "$unformatted" ]; then
 fi
 echo "all files formatted"
 
-step "go vet"
-go vet ./...
+step "go vet, every module (make vet)"
+make vet
+
+step "staticcheck, every module (make lint)"
+make lint
 
 step "go test -race"
 go test -race -count=1 -timeout 10m ./...
@@ -48,6 +52,18 @@ step "nested module affinity/redisaffinity: go vet, go test -race"
 
 step "nested module scsstore: go vet, go test -race"
 (cd scsstore && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "nested module gorillastore (gorilla/sessions store): go vet, go test -race"
+(cd gorillastore && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "nested module gorillastore/ginstore (gin-contrib/sessions wrapper): go vet, go test -race"
+(cd gorillastore/ginstore && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "nested module gorillastore/frameworktest (gorillastore through echo-contrib and gin-contrib): go vet, go test -race"
+(cd gorillastore/frameworktest && go vet ./... && go test -race -count=1 -timeout 10m ./...)
+
+step "nested module examples/frameworks (chi, echo, gin with httpsession): go vet, go test -race"
+(cd examples/frameworks && go vet ./... && go test -race -count=1 -timeout 10m ./...)
 
 step "nested module metrics/prometheus: go vet, go test -race"
 (cd metrics/prometheus && go vet ./... && go test -race -count=1 -timeout 10m ./...)
