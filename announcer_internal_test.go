@@ -96,3 +96,38 @@ func TestAnnouncementGapAdaptsToLoad(t *testing.T) {
 	}
 	require.Equal(t, minFlushGap, gap)
 }
+
+// A small batch whose rows are known pushes them; a batch above
+// pushMaxRows, or one holding a version without its row, announces
+// versions only (DESIGN C9).
+func TestAnnouncerPushesOnlySmallKnownBatches(t *testing.T) {
+	row := func(b byte, v int64) *store.Record {
+		return &store.Record{ID: store.ID{b}, Version: v, Now: time.Now(),
+			Lazy: &store.LazyAttrs{Raw: []byte(`{"n": 1}`), Expiry: []byte(`{}`), Decode: store.LazyDecode}}
+	}
+	kindOf := func(adds func(a *announcer)) store.EventKind {
+		var got []string
+		a := newAnnouncer("n", func(_ context.Context, payloads []string) error { got = payloads; return nil }, t.Logf)
+		adds(a)
+		_, err := a.flush(context.Background())
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		e, err := notify.Decode(got[0])
+		require.NoError(t, err)
+		return e.Kind
+	}
+	require.Equal(t, store.EventPushed, kindOf(func(a *announcer) {
+		for i := range pushMaxRows {
+			a.add(store.ID{byte(i)}, 2, row(byte(i), 2))
+		}
+	}))
+	require.Equal(t, store.EventUpdated, kindOf(func(a *announcer) {
+		for i := range pushMaxRows + 1 {
+			a.add(store.ID{byte(i)}, 2, row(byte(i), 2))
+		}
+	}))
+	require.Equal(t, store.EventUpdated, kindOf(func(a *announcer) {
+		a.add(store.ID{1}, 2, row(1, 2))
+		a.add(store.ID{2}, unknownVersion, nil)
+	}))
+}
