@@ -56,3 +56,22 @@ var (
 	// ErrClosed: the Manager was closed.
 	ErrClosed = errors.New("manager closed")
 )
+
+// ConflictError is how a version-checked update (IfVersion,
+// IfKeysUnchanged) is refused when the session changed: Current is the
+// session's version at that moment, so the caller can read at least that
+// version (MinVersion(ce.Current)) before it retries, as pgx's *PgError
+// carries what the server said. It matches ErrVersionConflict; a refusal
+// whose current version is not known is ErrVersionConflict alone.
+//
+//	var ce *pgsession.ConflictError
+//	if errors.As(err, &ce) {
+//		fresh, err := sessions.GetByID(ctx, id, pgsession.MinVersion(ce.Current))
+//		// ...
+//	}
+type ConflictError = store.ConflictError
+
+// ErrInvalidResource: a lock's resource name is empty, longer than 256
+// bytes, or not valid UTF-8 without NUL. Nothing was sent.
+var ErrInvalidResource = errors.New("invalid lock resource")
+

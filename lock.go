@@ -94,6 +94,7 @@ type Lock struct {
 	ctx  context.Context
 	stop context.CancelCauseFunc
 	done chan struct{} // closed when the heartbeat goroutine ends
+	lost chan struct{} // closed when ctx ends for any cause but Release
 
 	mu       sync.Mutex
 	deadline int64 // guarded by mu; mono time after which the lease is not trusted
@@ -127,7 +128,7 @@ func (m *Manager) Lock(ctx context.Context, session ID, resource string, cfg *Lo
 		return nil, op(name, err)
 	}
 	if resource == "" || len(resource) > 256 || !cleanText(resource) {
-		return nil, op(name, fmt.Errorf("%w: resource %s: want 1 to 256 bytes of UTF-8, no NUL", ErrInvalidKey, echo(resource)))
+		return nil, op(name, fmt.Errorf("%w: %s: want 1 to 256 bytes of UTF-8, no NUL", ErrInvalidResource, echo(resource)))
 	}
 	req := store.LockRequest{Session: store.ID(session), Resource: resource,
 		Owner: m.cfg.NodeID + "/" + randomName(), Lease: c.Lease}
@@ -153,9 +154,14 @@ func (m *Manager) Lock(ctx context.Context, session ID, resource string, cfg *Lo
 
 // hold registers a granted lease and starts its heartbeat.
 func (m *Manager) hold(req store.LockRequest, c LockConfig, start int64) (*Lock, error) {
-	l := &Lock{m: m, req: req, cfg: c, done: make(chan struct{}),
+	l := &Lock{m: m, req: req, cfg: c, done: make(chan struct{}), lost: make(chan struct{}),
 		deadline: start + int64(c.Lease-c.SafetyMargin)}
 	l.ctx, l.stop = context.WithCancelCause(m.bgCtx)
+	context.AfterFunc(l.ctx, func() {
+		if !errors.Is(context.Cause(l.ctx), context.Canceled) { // Release's cause
+			close(l.lost)
+		}
+	})
 	m.lockMu.Lock()
 	defer m.lockMu.Unlock()
 	if m.closed.Load() {
@@ -182,8 +188,12 @@ func (l *Lock) Resource() string { return l.req.Resource }
 // which (ErrLockNotHeld, ErrLockExpired, ErrClosed, or nil after Release).
 func (l *Lock) Context() context.Context { return l.ctx }
 
-// Lost is closed when the lease is released or lost.
-func (l *Lock) Lost() <-chan struct{} { return l.ctx.Done() }
+// Lost is closed when the lease is lost: it expired or another owner holds
+// it (ErrLockExpired, ErrLockNotHeld), or the Manager closed (ErrClosed);
+// context.Cause(l.Context()) says which. Release never closes it, so a
+// goroutine watching Lost to abandon its work is not woken by the holder's
+// own release; watch Context().Done() for both.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
 
 // Valid reports whether the holder may still act on the lease: not released,
 // not lost, and before its local deadline.

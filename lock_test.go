@@ -42,7 +42,12 @@ func TestLockAcquireReleaseAndList(t *testing.T) {
 		require.Equal(t, l1.Fence(), infos[0].Fence)
 
 		require.NoError(t, l1.Release(ctx))
-		<-l1.Lost()
+		<-l1.Context().Done()
+		select {
+		case <-l1.Lost():
+			t.Fatal("Lost closed by a normal release")
+		default:
+		}
 		require.False(t, l1.Valid())
 		l2, err := b.Lock(ctx, s.ID(), "checkout", quickLock())
 		require.NoError(t, err)
@@ -54,7 +59,8 @@ func TestLockAcquireReleaseAndList(t *testing.T) {
 		require.NoError(t, other.Release(ctx))
 
 		_, err = a.Lock(ctx, s.ID(), "", quickLock())
-		require.ErrorIs(t, err, pgsession.ErrInvalidKey)
+		require.ErrorIs(t, err, pgsession.ErrInvalidResource)
+		require.NotErrorIs(t, err, pgsession.ErrInvalidKey, "a resource is not an attribute key")
 		_, err = a.Lock(ctx, s.ID(), "x", &pgsession.LockConfig{Lease: time.Second, SafetyMargin: 2 * time.Second})
 		require.ErrorIs(t, err, pgsession.ErrInvalidConfig)
 	})

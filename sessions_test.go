@@ -104,6 +104,9 @@ func TestVersionCheckedUpdate(t *testing.T) {
 		_, err = m.Update(ctx, s.ID(), new(pgsession.Patch).Set("n", 3), pgsession.IfVersion(s.Version()))
 		require.ErrorIs(t, err, pgsession.ErrVersionConflict)
 		require.Contains(t, err.Error(), "update")
+		var ce *pgsession.ConflictError
+		require.ErrorAs(t, err, &ce)
+		require.Equal(t, s2.Version(), ce.Current, "the refusal says which version is current")
 		got, err := m.GetByID(ctx, s.ID())
 		require.NoError(t, err)
 		require.Equal(t, s2.Version(), got.Version())
