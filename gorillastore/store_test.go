@@ -404,6 +404,7 @@ func TestOptions(t *testing.T) {
 		sess.Options.MaxAge = math.MaxInt32
 		cookie, err = saved(t, r, sess)
 		require.NoError(t, err)
+		require.Equal(t, math.MaxInt32, cookie.MaxAge)
 		require.InDelta(t, float64(math.MaxInt32), lifetime(sess).Seconds(), 2)
 
 		// The store's defaults are untouched by the session's changes.
