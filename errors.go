@@ -74,4 +74,3 @@ type ConflictError = store.ConflictError
 // ErrInvalidResource: a lock's resource name is empty, longer than 256
 // bytes, or not valid UTF-8 without NUL. Nothing was sent.
 var ErrInvalidResource = errors.New("invalid lock resource")
-
