@@ -208,7 +208,7 @@ func TestErrorsDoNotEchoLongInput(t *testing.T) {
 		short(err, pgsession.ErrInvalidValue)
 		requireUnchanged(t, c, m, s)
 		_, err = m.Lock(ctx, s.ID(), huge, nil)
-		short(err, pgsession.ErrInvalidKey)
+		short(err, pgsession.ErrInvalidResource)
 
 		_, err = pgsession.Attr[int](s, huge)
 		short(err, pgsession.ErrAttributeNotFound)
