@@ -500,7 +500,9 @@ func (r *report) readHow() string {
   to both nodes and sends each read to one picked at random. Each connection first sends ` + fmt.Sprint(readWarmup) + `
   untimed reads, so both nodes have the session cached. stmts/1k reads is every statement the
   nodes' pools sent during the run, background work (last-access writes, listener pings)
-  included, per 1,000 reads. The default client count (` + "`-read-clients`" + `, 64) saturates both
+  included, per 1,000 reads. pgsession's nodes run with CacheMaxAge 1 s (the default is a
+  minute), so every run outlasts it and the count includes the reloads of sessions older than
+  it, the steady state of sessions that live for hours. The default client count (` + "`-read-clients`" + `, 64) saturates both
   servers on a 2-core machine: measured with 4 to 128 clients, pgsession's req/s grows up to about
   64 and scs+pgxstore's levels off from 16. Closed-loop clients at saturation mostly queue, so
   p50 is about clients / req/s. The issue's targets for this path: req/s at least 3x

@@ -11,7 +11,9 @@
 //  4. the writes (statements, WAL) of a read-only HTTP workload
 //     (touchwal.go), the HTTP workload during an expiry sweep
 //     (sweepload.go), and get (cache miss) on tables of millions of rows
-//     (bigtable.go).
+//     (bigtable.go);
+//  5. invalidation latency and the server's cost per update with 2, 8 and
+//     32 nodes on one PostgreSQL (nodes.go).
 //
 // Every library works in a fresh schema of its own, dropped at the end.
 //
@@ -103,7 +105,7 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 	if err := env.admin.QueryRow(ctx, "SELECT version()").Scan(&rep.pgVersion); err != nil {
 		return fmt.Errorf("server version: %w", err)
 	}
-	progressPlan(plan(s))
+	progressPlan(append(plan(s), nodesPart(s)))
 	progressPart(partOps)
 	if rep.ops, err = runOps(ctx, env, s); err != nil {
 		return fmt.Errorf("single operations: %w", err)
@@ -115,6 +117,9 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 	progressPart(partRead)
 	if rep.httpRead, err = runHTTPRead(ctx, env, s); err != nil {
 		return fmt.Errorf("http read path: %w", err)
+	}
+	if rep.bare, err = runHTTPReadVsBare(ctx, env, s); err != nil {
+		return fmt.Errorf("http read beside a bare handler: %w", err)
 	}
 	progressPart(partMemory)
 	mem, err := runMemory(ctx, s.memorySess)
@@ -141,6 +146,15 @@ func run(ctx context.Context, dsn string, s settings, out string) (err error) {
 	progressPart(partBig)
 	if rep.big, err = runBigTable(ctx, env, s); err != nil {
 		return fmt.Errorf("large table: %w", err)
+	}
+	progressPart(partNodes)
+	// The parts before are done: close what they left open, so that the
+	// server has the connections 32 nodes need.
+	if err := env.release(envMark{}); err != nil {
+		return err
+	}
+	if rep.nodes, err = runNodes(ctx, env, s); err != nil {
+		return fmt.Errorf("many nodes: %w", err)
 	}
 	rep.elapsed = time.Since(rep.started)
 	progressDone()

@@ -46,7 +46,7 @@ func plan(s settings) []part {
 	return []part{
 		{partOps, secs(float64(s.ops)*18*0.5e-3 + 2)},
 		{partHTTP, 4*s.duration + secs(2)},
-		{partRead, 4*s.readDuration + secs(3)},
+		{partRead, 6*s.readDuration + secs(4)},
 		{partMemory, secs(float64(2*s.memorySess+s.memoryLarge())*25e-6 + 1)},
 		{partTouch, 3*s.touchWindow() + secs(float64(s.touchSessions())*2e-3)},
 		{partSweep, s.duration + secs(float64(s.sweepRows())*40e-6+1)},

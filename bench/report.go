@@ -19,10 +19,12 @@ type report struct {
 	ops       []opResult
 	http      []httpResult
 	httpRead  []httpResult // the HTTP read path (httpread.go)
+	bare      *bareResult  // the read path beside a bare handler (httpbare.go)
 	memory    []memResult
 	touch     []touchResult // touchwal.go
 	sweep     *sweepResult  // sweepload.go
 	big       []bigResult   // bigtable.go
+	nodes     []nodesResult // nodes.go
 }
 
 // table is a header and rows of cells; the first two columns are text
@@ -111,7 +113,11 @@ func (r *report) tables() []table {
 		mem.rows = append(mem.rows, []string{"cache fill, " + m.backend, libPgsession, fmt.Sprint(m.sessions), fmt.Sprint(m.cached),
 			fmt.Sprintf("%.0f", m.bytesPerSession), "< 1024"})
 	}
-	return append([]table{ops, r.opRatioTable(), web, r.readTable(), mem}, r.loadTables()...)
+	ts := []table{ops, r.opRatioTable(), web, r.readTable()}
+	if r.bare != nil {
+		ts = append(ts, r.bareTable())
+	}
+	return append(append(ts, mem), r.loadTables()...)
 }
 
 // loadTables are the tables of the workloads on writes, sweeps and large
@@ -126,6 +132,9 @@ func (r *report) loadTables() []table {
 	}
 	if len(r.big) > 0 {
 		ts = append(ts, bigTable(r.big, r.settings))
+	}
+	if len(r.nodes) > 0 {
+		ts = append(ts, nodesTable(r.nodes, r.settings))
 	}
 	return ts
 }
@@ -222,7 +231,7 @@ func (r *report) markdown() string {
   the other node must load the newer version: that is most of pgsession's count there. Clients,
   servers and PostgreSQL share the machine's CPUs, so req/s is bounded by the machine as much as
   by the libraries.
-` + r.readHow() + `
+` + r.readHow() + bareHow + `
 - **Memory.** One memory-backend Manager without a cache creates K sessions; a second one on the
   same store reads each once, so its cache holds them all. bytes/session is the live heap after a
   GC, after minus before the reads, divided by the number cached; on the memory backend at two
@@ -230,7 +239,7 @@ func (r *report) markdown() string {
   copy shares its attribute values with the store, so the same is measured on PostgreSQL too, where
   the reading node decodes each session from its row and shares nothing (the figure there also
   holds whatever the pool keeps alive).
-` + touchHow + sweepHow + bigTableHow)
+` + touchHow + sweepHow + bigTableHow + nodesHow())
 	return b.String()
 }
 
