@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync/atomic"
 	"time"
 
@@ -126,9 +127,18 @@ func (l *Listener) down(err error) {
 }
 
 // serve waits for notifications, probing the connection when it is quiet.
+// Any notification proves the connection alive and restarts the quiet
+// period. That period is PingInterval less a random quarter of it: nodes
+// that went quiet together would otherwise probe together for ever, each
+// busy with its own echo while the others' heartbeats arrive, so an idle
+// fleet of N nodes would send N heartbeats each period, every one waking
+// all N listeners (found by bench's many-node workload, docs/SCALING.md).
+// Spread out, the first heartbeat of a period restarts every other node's,
+// and an idle fleet sends about one.
 func (l *Listener) serve(ctx context.Context, conn *pgx.Conn) error {
 	for {
-		wait, cancel := context.WithTimeout(ctx, l.PingInterval)
+		quiet := l.PingInterval - time.Duration(rand.Int64N(int64(l.PingInterval)/4+1))
+		wait, cancel := context.WithTimeout(ctx, quiet)
 		n, err := conn.WaitForNotification(wait)
 		cancel()
 		switch {
