@@ -73,6 +73,8 @@ var (
 		"Times this node's LISTEN connection was made again after being lost. Each reconnect empties the node's cache, so misses rise just after one.")
 	announcementsDesc = desc("announcements_sent_total",
 		"Notifications this node sent to tell other nodes about its session updates. Updates made close together share one, so under load this grows slower than updates.")
+	pushedCopiesDesc = desc("pushed_copies_total",
+		"Cached sessions this node replaced with the row another node's update pushed, so the next read here was served from memory at the new version instead of from PostgreSQL.")
 	cacheEntriesDesc = desc("cache_entries",
 		"Sessions held in this node's cache (an estimate).")
 	cacheBypassedDesc = desc("cache_bypassed",
@@ -95,7 +97,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	for _, d := range []*prometheus.Desc{
 		cacheHitsDesc, cacheMissesDesc, invalidationsDesc, reconnectsDesc, announcementsDesc,
-		cacheEntriesDesc, cacheBypassedDesc, listenerDownDesc,
+		pushedCopiesDesc, cacheEntriesDesc, cacheBypassedDesc, listenerDownDesc,
 	} {
 		ch <- d
 	}
@@ -120,6 +122,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(invalidationsDesc, s.Invalidations)
 		counter(reconnectsDesc, s.Reconnects)
 		counter(announcementsDesc, s.Announcements)
+		counter(pushedCopiesDesc, s.PushedCopies)
 		gauge(cacheEntriesDesc, float64(s.CacheEntries))
 		gauge(cacheBypassedDesc, boolValue(s.CacheBypassed))
 		gauge(listenerDownDesc, s.ListenerDownFor.Seconds())

@@ -27,6 +27,7 @@ func TestEachStatsFieldHasItsOwnMetric(t *testing.T) {
 		{"pgsession_invalidations_applied_total", func(s *pgsession.Stats) { s.Invalidations = 7 }, 7},
 		{"pgsession_listener_reconnects_total", func(s *pgsession.Stats) { s.Reconnects = 11 }, 11},
 		{"pgsession_announcements_sent_total", func(s *pgsession.Stats) { s.Announcements = 13 }, 13},
+		{"pgsession_pushed_copies_total", func(s *pgsession.Stats) { s.PushedCopies = 19 }, 19},
 		{"pgsession_cache_entries", func(s *pgsession.Stats) { s.CacheEntries = 17 }, 17},
 		{"pgsession_cache_bypassed", func(s *pgsession.Stats) { s.CacheBypassed = true }, 1},
 		{"pgsession_listener_down_seconds", func(s *pgsession.Stats) { s.ListenerDownFor = 1500 * time.Millisecond }, 1.5},

@@ -18,6 +18,7 @@
 //	pgsession_invalidations_applied_total invalidations the node applied to its cache
 //	pgsession_listener_reconnects_total   LISTEN connections made again after a loss
 //	pgsession_announcements_sent_total    notifications sent about this node's updates
+//	pgsession_pushed_copies_total         cached copies replaced by rows other nodes' updates pushed
 //
 // Gauges:
 //
