@@ -116,7 +116,7 @@ func value(t *testing.T, typ dto.MetricType, m *dto.Metric) float64 {
 // sample names one series of a node.
 func sample(name, node string) string { return fmt.Sprintf("%s{node=%q}", name, node) }
 
-// nodeSamples are the eight series of one node, with the values given.
+// nodeSamples are the nine series of one node, with the values given.
 func nodeSamples(node string, hits, misses, invalidations, reconnects, announcements, entries, bypassed, downSeconds float64) map[string]float64 {
 	return map[string]float64{
 		sample("pgsession_pushed_copies_total", node):         0,
@@ -256,12 +256,12 @@ func TestMetricsPassLint(t *testing.T) {
 	require.Empty(t, problems)
 }
 
-// Each Manager has its eight series; registering a Collector with no
+// Each Manager has its nine series; registering a Collector with no
 // Manager, a nil one or two of the same NodeID fails with the reason.
 func TestRegisterChecksTheManagers(t *testing.T) {
 	c := &cluster{t: t, mem: pgsession.NewMemoryStore()}
 	a, b, a2 := c.node("node-a"), c.node("node-b"), c.node("node-a")
-	require.Equal(t, 16, testutil.CollectAndCount(pgsessionprom.NewCollector(a, b)))
+	require.Equal(t, 18, testutil.CollectAndCount(pgsessionprom.NewCollector(a, b)))
 
 	for name, col := range map[string]*pgsessionprom.Collector{
 		"no manager":  pgsessionprom.NewCollector(),
@@ -280,7 +280,7 @@ func TestRegisterChecksTheManagers(t *testing.T) {
 	require.NoError(t, prometheus.WrapRegistererWith(prometheus.Labels{"deployment": "two"}, reg).Register(pgsessionprom.NewCollector(a2)))
 	families, err := reg.Gather()
 	require.NoError(t, err)
-	require.Len(t, families, 8)
+	require.Len(t, families, 9)
 	for _, f := range families {
 		require.Len(t, f.GetMetric(), 2, f.GetName())
 	}
