@@ -42,8 +42,12 @@ Commands:
   migrate status             show the schema version, and whether migrations are pending
   migrate sql [-down]        print the migrations' SQL, for other migration tools
   sessions list USER         list a user's live sessions
+  sessions list -all         list every live session, newest first (-limit N, default 100)
+  sessions count [-user U]   count the live sessions, or one user's
   sessions revoke ID         end one session
   sessions revoke-user USER  end every session of a user ("log out everywhere")
+  sessions revoke-all -yes   end every session of every user, on every node
+  stats [-json]              session counts, top users, sizes, listening nodes, the sweep
   sweep                      delete expired sessions now (one pass)
   key [-id ID]               print a new token signing key, for PGSESSION_KEYS
 
@@ -76,8 +80,11 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		})
 	case "sessions":
 		return c.group(ctx, "sessions", rest, map[string]func(context.Context, []string) int{
-			"list": c.sessionsList, "revoke": c.sessionsRevoke, "revoke-user": c.sessionsRevokeUser,
+			"list": c.sessionsList, "count": c.sessionsCount, "revoke": c.sessionsRevoke,
+			"revoke-user": c.sessionsRevokeUser, "revoke-all": c.sessionsRevokeAll,
 		})
+	case "stats":
+		return c.stats(ctx, rest)
 	case "sweep":
 		return c.sweep(ctx, rest)
 	case "key":
@@ -123,8 +130,12 @@ type command struct {
 	name     string // as typed: "sessions list"
 	synopsis string // the arguments after the name: "[flags] USER"
 	help     string // a paragraph on what it does
-	nargs    int    // positional arguments it needs
+	nargs    int    // positional arguments it needs; anyArgs: the command checks
 }
+
+// anyArgs is command.nargs for a command whose flags decide how many
+// positional arguments it takes (sessions list USER, or -all and none).
+const anyArgs = -1
 
 // parse parses args into fs (flags may come before or after the positional
 // arguments) and checks the number of positional arguments. ok is false
@@ -158,7 +169,7 @@ func (c *cli) parse(cmd command, fs *flag.FlagSet, args []string) (pos []string,
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	if len(pos) != cmd.nargs {
+	if cmd.nargs != anyArgs && len(pos) != cmd.nargs {
 		fmt.Fprintf(c.stderr, "pgsession %s: want %d argument(s), got %d\n\n", cmd.name, cmd.nargs, len(pos))
 		printUsage(c.stderr)
 		return nil, exitUsage, false

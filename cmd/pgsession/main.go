@@ -1,6 +1,6 @@
 // Command pgsession runs the pgsession demo and administers sessions kept in
-// PostgreSQL: schema migrations, session lists and revocation, and expiry
-// sweeps.
+// PostgreSQL: schema migrations, session lists, counts and revocation,
+// statistics, and expiry sweeps.
 //
 // Usage:
 //
@@ -10,8 +10,12 @@
 //	pgsession migrate status
 //	pgsession migrate sql [-down] [-create-schema]
 //	pgsession sessions list [-json] USER
+//	pgsession sessions list -all [-limit N] [-json]
+//	pgsession sessions count [-user USER]
 //	pgsession sessions revoke ID
 //	pgsession sessions revoke-user USER
+//	pgsession sessions revoke-all -yes
+//	pgsession stats [-top N] [-sample N] [-json]
 //	pgsession sweep
 //	pgsession key [-id ID]
 //

@@ -2,75 +2,64 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/pgsession/pgsession"
 )
 
-// sessionJSON is a session as `sessions list -json` prints it.
-type sessionJSON struct {
-	ID        string    `json:"id"`
-	User      string    `json:"user"`
-	Version   int64     `json:"version"`
-	Created   time.Time `json:"created"`
-	LastSeen  time.Time `json:"last_seen"`
-	Expires   time.Time `json:"expires"`
-	IP        string    `json:"ip"`
-	UserAgent string    `json:"user_agent"`
-}
-
 func (c *cli) sessionsList(ctx context.Context, args []string) int {
-	cmd := command{name: "sessions list", synopsis: "[flags] USER", nargs: 1,
-		help: "Lists the user's live sessions, newest first. The IDs are what\n\"pgsession sessions revoke\" takes; they are not credentials."}
+	cmd := command{name: "sessions list", synopsis: "[flags] USER | -all [-limit N]", nargs: anyArgs,
+		help: "Lists the user's live sessions, newest first; with -all, the newest live\nsessions of every user and the anonymous ones. The IDs are what\n\"pgsession sessions revoke\" takes; they are not credentials."}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	d := addDBFlags(fs, true)
 	asJSON := fs.Bool("json", false, "print a JSON array")
+	all := fs.Bool("all", false, "list the sessions of every user, not one user's")
+	limit := fs.Int("limit", 100, "with -all, list at most this many `sessions`, the newest")
 	pos, code, ok := c.parse(cmd, fs, args)
 	if !ok {
 		return code
+	}
+	switch {
+	case *all && len(pos) > 0:
+		return c.usageFail(cmd.name, "-all lists every user's sessions: give no USER")
+	case !*all && len(pos) != 1:
+		return c.usageFail(cmd.name, "want 1 argument(s), got %d: a USER, or -all", len(pos))
+	case !*all && isSet(fs, "limit"):
+		return c.usageFail(cmd.name, "-limit goes with -all")
+	case *limit < 1:
+		return c.usageFail(cmd.name, "-limit must be 1 or more, got %d", *limit)
+	}
+	if *all {
+		return c.listAll(ctx, cmd.name, d, *limit, *asJSON)
 	}
 	return c.withManager(ctx, cmd.name, d, func(ctx context.Context, m *pgsession.Manager) int {
 		list, err := m.ListUser(ctx, pos[0])
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
-		if *asJSON {
-			out := make([]sessionJSON, len(list))
-			for i, s := range list {
-				out[i] = sessionJSON{
-					ID: s.ID().String(), User: s.UserID(), Version: s.Version(), Created: s.CreatedAt(),
-					LastSeen: s.LastSeenAt(), Expires: s.ExpiresAt(), IP: s.IP(), UserAgent: s.UserAgent(),
-				}
+		rows := make([]sessionJSON, len(list))
+		for i, s := range list {
+			rows[i] = sessionJSON{
+				ID: s.ID().String(), User: s.UserID(), Version: s.Version(), Created: s.CreatedAt(),
+				LastSeen: s.LastSeenAt(), Expires: s.ExpiresAt(), IP: s.IP(), UserAgent: s.UserAgent(),
 			}
-			b, err := json.MarshalIndent(out, "", "  ")
-			if err == nil {
-				_, err = c.stdout.Write(append(jsonForTerminal(b), '\n'))
-			}
-			if err != nil {
-				return c.fail(cmd.name, err)
-			}
-			return exitOK
 		}
-		if len(list) == 0 {
+		if len(rows) == 0 && !*asJSON {
 			fmt.Fprintf(c.stdout, "%s has no live sessions\n", forTerminal(pos[0]))
 			return exitOK
 		}
-		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCREATED\tLAST SEEN\tEXPIRES\tIP\tUSER AGENT")
-		for _, s := range list {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID(), stamp(s.CreatedAt()), stamp(s.LastSeenAt()),
-				stamp(s.ExpiresAt()), orDash(forTerminal(s.IP())), orDash(clip(forTerminal(s.UserAgent()), 60)))
-		}
-		if err := tw.Flush(); err != nil {
-			return c.fail(cmd.name, err)
-		}
-		return exitOK
+		return c.printSessions(cmd.name, rows, false, *asJSON)
 	})
+}
+
+// isSet reports whether the command line gave the flag.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func (c *cli) sessionsRevoke(ctx context.Context, args []string) int {
