@@ -3,7 +3,7 @@
 GO ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help demo demo-pg test test-pgbouncer bench bench-quick bench-go fmt vet lint
+.PHONY: help demo demo-pg test test-pgbouncer bench bench-quick bench-go fmt vet lint release-check
 
 help: ## List the targets with what each does
 	@echo "Targets:"
@@ -54,6 +54,8 @@ fmt: ## Format every Go file in place with gofmt
 
 # Every module of the repository: the root and the nested ones (each
 # directory holding a go.mod), found afresh so a new module is never missed.
+# Each must be listed in go.work (go work use DIR): inside the workspace, the
+# go command refuses a module it does not list.
 MODULES = $(shell find . -name go.mod -not -path './.git/*' -exec dirname {} \; | sort)
 
 # staticcheck's default checks (bugs, simplifications, unused code), pinned
@@ -66,3 +68,7 @@ vet: ## Run go vet on every package of every module
 
 lint: ## Run staticcheck on every package of every module
 	@set -e; for m in $(MODULES); do echo "staticcheck: $$m"; (cd $$m && $(GO) run $(STATICCHECK) ./...); done
+
+release-check: ## Build, vet and test every module against the versions of ours it requires, workspace off (RELEASING.md)
+	bash scripts/services.sh
+	bash scripts/release-check.sh

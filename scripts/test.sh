@@ -5,14 +5,18 @@
 # pools through PgBouncer (make test-pgbouncer), the nested modules' suites
 # (Chromium is installed first if missing, for the demo's browser test), a
 # quick run of the benchmark command (make bench-quick: timings printed, never
-# asserted), then a short fuzz pass over every fuzz target in the module. go
+# asserted), the release check (make release-check: every module with the
+# workspace off, against the versions of ours its go.mod requires), then a
+# short fuzz pass over every fuzz target in the module. The other steps run
+# in the workspace (go.work): each module sees the others as they are here. go
 # test's own output is printed as is. Any failure stops the run with a
 # non-zero exit.
 #
 # Environment:
 #   PGSESSION_FUZZTIME  how much each fuzz target runs (default 100000x: a count
 #                       of inputs, not a duration; see the fuzz step for why).
-#   and whatever scripts/services.sh reads (PGSESSION_TEST_DATABASE_URL, ...).
+#   and whatever scripts/services.sh (PGSESSION_TEST_DATABASE_URL, ...) and
+#   scripts/release-check.sh (PGSESSION_RELEASE_CHECK_DIR, ...) read.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -78,6 +82,12 @@ step "nested module bench: go vet, go test, make bench-quick (timings are printe
 (cd bench && go vet ./... && go test -count=1 ./...)
 timeout 60 make bench-quick
 
+step "release check: every module builds, vets and tidies against the versions of ours it requires, workspace off (RELEASING.md)"
+# The suites ran above in the workspace; here what differs is how each module
+# resolves ours, so build and vet are the check (make release-check also
+# runs the suites, for a release).
+PGSESSION_RELEASE_CHECK_TESTS=0 bash scripts/release-check.sh
+
 step "fuzz (${fuzztime} per target)"
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # report "context deadline exceeded" as a failure when the time runs out while
@@ -85,7 +95,8 @@ step "fuzz (${fuzztime} per target)"
 # deadline to race; -timeout still bounds a target that hangs.
 # Package directories of this module only (nested modules run their own).
 pkg_dirs=$(go list -f '{{.Dir}}' ./...)
-root=$(go list -m -f '{{.Dir}}')
+# Named: in the workspace (go.work), a bare go list -m lists every module.
+root=$(go list -m -f '{{.Dir}}' github.com/pgsession/pgsession)
 found=0
 for dir in $pkg_dirs; do
 	# Fuzz targets live in the package's _test.go files, one "func FuzzX(" each.

@@ -6,8 +6,8 @@ require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/pgsession/pgsession v0.0.0
-	github.com/pgsession/pgsession/metrics/prometheus v0.0.0
+	github.com/pgsession/pgsession v0.1.0
+	github.com/pgsession/pgsession/metrics/prometheus v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/stretchr/testify v1.12.1
 )
@@ -31,9 +31,4 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
-)
-
-replace (
-	github.com/pgsession/pgsession => ../..
-	github.com/pgsession/pgsession/metrics/prometheus => ../../metrics/prometheus
 )

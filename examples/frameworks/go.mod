@@ -6,7 +6,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/labstack/echo/v4 v4.16.6
-	github.com/pgsession/pgsession v0.0.0
+	github.com/pgsession/pgsession v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -54,5 +54,3 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
-
-replace github.com/pgsession/pgsession => ../..

@@ -8,9 +8,9 @@ require (
 	github.com/gorilla/sessions v1.4.0
 	github.com/labstack/echo-contrib v0.50.1
 	github.com/labstack/echo/v4 v4.16.6
-	github.com/pgsession/pgsession v0.0.0
-	github.com/pgsession/pgsession/gorillastore v0.0.0
-	github.com/pgsession/pgsession/gorillastore/ginstore v0.0.0
+	github.com/pgsession/pgsession v0.1.0
+	github.com/pgsession/pgsession/gorillastore v0.1.0
+	github.com/pgsession/pgsession/gorillastore/ginstore v0.1.0
 	github.com/stretchr/testify v1.12.1
 )
 
@@ -60,10 +60,4 @@ require (
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
-)
-
-replace (
-	github.com/pgsession/pgsession => ../..
-	github.com/pgsession/pgsession/gorillastore => ..
-	github.com/pgsession/pgsession/gorillastore/ginstore => ../ginstore
 )

@@ -5,8 +5,8 @@ go 1.26.0
 require (
 	github.com/gin-contrib/sessions v1.0.4
 	github.com/gin-gonic/gin v1.10.1
-	github.com/pgsession/pgsession v0.0.0
-	github.com/pgsession/pgsession/gorillastore v0.0.0
+	github.com/pgsession/pgsession v0.1.0
+	github.com/pgsession/pgsession/gorillastore v0.1.0
 )
 
 require (
@@ -47,9 +47,4 @@ require (
 	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.6 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
-)
-
-replace (
-	github.com/pgsession/pgsession => ../..
-	github.com/pgsession/pgsession/gorillastore => ..
 )

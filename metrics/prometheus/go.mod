@@ -2,11 +2,9 @@ module github.com/pgsession/pgsession/metrics/prometheus
 
 go 1.26.0
 
-replace github.com/pgsession/pgsession => ../..
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/pgsession/pgsession v0.0.0
+	github.com/pgsession/pgsession v0.1.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/stretchr/testify v1.12.1
