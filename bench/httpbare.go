@@ -152,7 +152,7 @@ func (r *report) bareTable() table {
 	b := r.bare
 	t := table{
 		title: fmt.Sprintf("HTTP read beside a bare handler (2 nodes, %d keep-alive clients, %d alternating rounds of %s each)",
-			bareClients, bareRounds, r.settings.readDuration/bareRounds),
+			bareClients, bareRounds, (r.settings.readDuration / bareRounds).Round(time.Millisecond)),
 		header: []string{"workload", "library", "req/s", "p50", "p99", "requests", "errors", "req/s of bare", "target"},
 	}
 	for _, h := range []httpResult{b.bare, b.pgs} {
