@@ -66,4 +66,13 @@
 // Config.ManualMigrations is set, so the session tables of pgsession are
 // created too. Every method is one round trip (SweepIdle one per batch of
 // 1000 rows).
+//
+// # Writing a Store
+//
+// CheckSessionID, CheckWorkerID, CheckUserSub, CheckPin, Op, SweepCutoff and
+// Config.WithDefaults are the rules every Store here applies, exported so
+// that a Store written elsewhere (redisaffinity is one) applies the same:
+// the same limits, the same errors, the same sweep cutoff. They are part of
+// this package's stable API, kept as the built-in stores change, and the
+// conformance tests (affinitytest) hold any Store to them.
 package affinity

@@ -13,4 +13,10 @@
 // (ListenerConnect); PGSESSION_TEST_PGBOUNCER, set, skips what cannot work
 // behind it (SkipBehindPgBouncer) and fails a node whose listener would
 // connect through it.
+//
+// Everything exported here, Database and Serial included, is stable API for
+// test suites: this module's packages, its nested modules, and applications
+// that test their own use of pgsession against a real server. Database gives
+// a test a database of its own; Serial marks a test that must run alone on
+// the server (make test runs those in a step of their own).
 package pgsessiontest
