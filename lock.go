@@ -157,11 +157,6 @@ func (m *Manager) hold(req store.LockRequest, c LockConfig, start int64) (*Lock,
 	l := &Lock{m: m, req: req, cfg: c, done: make(chan struct{}), lost: make(chan struct{}),
 		deadline: start + int64(c.Lease-c.SafetyMargin)}
 	l.ctx, l.stop = context.WithCancelCause(m.bgCtx)
-	context.AfterFunc(l.ctx, func() {
-		if !errors.Is(context.Cause(l.ctx), context.Canceled) { // Release's cause
-			close(l.lost)
-		}
-	})
 	m.lockMu.Lock()
 	defer m.lockMu.Unlock()
 	if m.closed.Load() {
@@ -171,6 +166,13 @@ func (m *Manager) hold(req store.LockRequest, c LockConfig, start int64) (*Lock,
 		_ = m.backend.ReleaseLock(context.Background(), req)
 		return nil, op("lock", ErrClosed)
 	}
+	m.stats.locksAcquired.Add(1)
+	context.AfterFunc(l.ctx, func() {
+		if !errors.Is(context.Cause(l.ctx), context.Canceled) { // Release's cause
+			m.stats.locksLost.Add(1)
+			close(l.lost)
+		}
+	})
 	m.lockWG.Add(1)
 	go l.heartbeat()
 	return l, nil

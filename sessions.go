@@ -51,6 +51,8 @@ func (m *Manager) create(ctx context.Context, token string, id ID, userID string
 	}
 	m.gone.forget(store.ID(id))
 	m.ended(evicted...)
+	m.stats.created.Add(1)
+	m.stats.deleted.Add(uint64(len(evicted)))
 	return s, nil
 }
 
@@ -341,6 +343,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	var conflict *store.ConflictError
 	switch {
 	case err == nil:
+		m.stats.updated.Add(1)
 		if f := m.hooks.beforeAnnounce.Load(); f != nil {
 			(*f)(id, s.rec.Version)
 		}
@@ -374,9 +377,12 @@ func (m *Manager) Delete(ctx context.Context, id ID) error {
 	if err := m.checkOpen("delete"); err != nil {
 		return err
 	}
-	_, err := m.backend.Delete(ctx, store.ID(id))
+	existed, err := m.backend.Delete(ctx, store.ID(id))
 	if err == nil {
 		m.ended(store.ID(id))
+		if existed {
+			m.stats.deleted.Add(1)
+		}
 	}
 	return op("delete", err)
 }
@@ -409,6 +415,7 @@ func (m *Manager) DeleteUser(ctx context.Context, userID string, except ...ID) (
 	}
 	ids, err := m.backend.DeleteUser(ctx, userID, keep)
 	m.ended(ids...)
+	m.stats.deleted.Add(uint64(len(ids)))
 	return len(ids), op(name, err)
 }
 
@@ -421,6 +428,7 @@ func (m *Manager) DeleteAll(ctx context.Context) (int, error) {
 	if err == nil && m.cache != nil {
 		m.cache.DropAll()
 	}
+	m.stats.deleted.Add(uint64(max(n, 0)))
 	return n, op("delete all", err)
 }
 
@@ -541,5 +549,7 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 		return nil, op(name, err)
 	}
 	m.ended(evicted...)
+	m.stats.renewed.Add(1)
+	m.stats.deleted.Add(uint64(len(evicted)))
 	return s, nil
 }

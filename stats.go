@@ -24,6 +24,17 @@ type Stats struct {
 	// another node's update pushed (DESIGN C9): each a database read saved
 	// for the next Get of that session here.
 	PushedCopies uint64
+	// SessionsCreated, SessionsUpdated, SessionsRenewed count this node's
+	// successful Creates, Updates and Renews. SessionsDeleted counts the
+	// sessions this node's calls ended: Delete (when there was one),
+	// DeleteUser, DeleteAll, and the oldest ones a per-user cap evicted.
+	// SessionsExpired counts the expired sessions this node's sweeps
+	// removed. Other nodes' work is counted on those nodes.
+	SessionsCreated, SessionsUpdated, SessionsRenewed, SessionsDeleted, SessionsExpired uint64
+	// LocksAcquired counts leases this node was granted; LocksLost the ones
+	// that ended otherwise than by Release (expired, taken over, or the
+	// Manager closed).
+	LocksAcquired, LocksLost uint64
 	// Reconnects counts listener connections made after the first.
 	Reconnects uint64
 	// Announcements counts the notifications this node sent to announce its
@@ -51,6 +62,9 @@ type counters struct {
 	goneHits      atomic.Uint64
 	invalidations atomic.Uint64
 	pushed        atomic.Uint64
+
+	created, updated, renewed, deleted, expired atomic.Uint64
+	locksAcquired, locksLost                    atomic.Uint64
 }
 
 type paddedCounter struct {
@@ -76,6 +90,13 @@ func (m *Manager) Stats() Stats {
 		NotFoundHits:    m.stats.goneHits.Load(),
 		Invalidations:   m.stats.invalidations.Load(),
 		PushedCopies:    m.stats.pushed.Load(),
+		SessionsCreated: m.stats.created.Load(),
+		SessionsUpdated: m.stats.updated.Load(),
+		SessionsRenewed: m.stats.renewed.Load(),
+		SessionsDeleted: m.stats.deleted.Load(),
+		SessionsExpired: m.stats.expired.Load(),
+		LocksAcquired:   m.stats.locksAcquired.Load(),
+		LocksLost:       m.stats.locksLost.Load(),
 		Reconnects:      m.bus.reconnects(),
 		Announcements:   m.bus.announcements(),
 		ListenerDownFor: m.bus.downFor(),

@@ -68,6 +68,7 @@ func (m *Manager) sweep(ctx context.Context) (SweepResult, error) {
 		res.Ran = true
 		res.Batches++
 		res.Deleted += b.Deleted
+		m.stats.expired.Add(uint64(b.Deleted))
 		res.Trimmed += b.Trimmed
 		if b.Done {
 			res.Complete = true

@@ -75,6 +75,20 @@ var (
 		"Notifications this node sent to tell other nodes about its session updates. Updates made close together share one, so under load this grows slower than updates.")
 	pushedCopiesDesc = desc("pushed_copies_total",
 		"Cached sessions this node replaced with the row another node's update pushed, so the next read here was served from memory at the new version instead of from PostgreSQL.")
+	sessionsCreatedDesc = desc("sessions_created_total",
+		"Sessions this node created (Create, CreateWithToken).")
+	sessionsUpdatedDesc = desc("sessions_updated_total",
+		"Session updates this node made (Update calls that wrote).")
+	sessionsRenewedDesc = desc("sessions_renewed_total",
+		"Sessions this node moved to a new ID (Renew, as at log-in).")
+	sessionsDeletedDesc = desc("sessions_deleted_total",
+		"Sessions this node's calls ended: Delete, DeleteUser, DeleteAll, and the oldest sessions a per-user cap evicted.")
+	sessionsExpiredDesc = desc("sessions_expired_total",
+		"Expired sessions this node's sweeps removed from the table.")
+	locksAcquiredDesc = desc("locks_acquired_total",
+		"Lock leases this node was granted.")
+	locksLostDesc = desc("locks_lost_total",
+		"Lock leases that ended otherwise than by Release: expired, taken over, or the Manager closed. A holder past its lease may have overlapped another.")
 	cacheEntriesDesc = desc("cache_entries",
 		"Sessions held in this node's cache (an estimate).")
 	cacheBypassedDesc = desc("cache_bypassed",
@@ -97,7 +111,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	for _, d := range []*prometheus.Desc{
 		cacheHitsDesc, cacheMissesDesc, invalidationsDesc, reconnectsDesc, announcementsDesc,
-		pushedCopiesDesc, cacheEntriesDesc, cacheBypassedDesc, listenerDownDesc,
+		pushedCopiesDesc, sessionsCreatedDesc, sessionsUpdatedDesc, sessionsRenewedDesc, sessionsDeletedDesc,
+		sessionsExpiredDesc, locksAcquiredDesc, locksLostDesc, cacheEntriesDesc, cacheBypassedDesc, listenerDownDesc,
 	} {
 		ch <- d
 	}
@@ -123,6 +138,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(reconnectsDesc, s.Reconnects)
 		counter(announcementsDesc, s.Announcements)
 		counter(pushedCopiesDesc, s.PushedCopies)
+		counter(sessionsCreatedDesc, s.SessionsCreated)
+		counter(sessionsUpdatedDesc, s.SessionsUpdated)
+		counter(sessionsRenewedDesc, s.SessionsRenewed)
+		counter(sessionsDeletedDesc, s.SessionsDeleted)
+		counter(sessionsExpiredDesc, s.SessionsExpired)
+		counter(locksAcquiredDesc, s.LocksAcquired)
+		counter(locksLostDesc, s.LocksLost)
 		gauge(cacheEntriesDesc, float64(s.CacheEntries))
 		gauge(cacheBypassedDesc, boolValue(s.CacheBypassed))
 		gauge(listenerDownDesc, s.ListenerDownFor.Seconds())

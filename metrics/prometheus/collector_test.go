@@ -116,10 +116,18 @@ func value(t *testing.T, typ dto.MetricType, m *dto.Metric) float64 {
 // sample names one series of a node.
 func sample(name, node string) string { return fmt.Sprintf("%s{node=%q}", name, node) }
 
-// nodeSamples are the nine series of one node, with the values given.
+// nodeSamples are the sixteen series of one node, with the values given;
+// the work counters are 0 (see work).
 func nodeSamples(node string, hits, misses, invalidations, reconnects, announcements, entries, bypassed, downSeconds float64) map[string]float64 {
 	return map[string]float64{
 		sample("pgsession_pushed_copies_total", node):         0,
+		sample("pgsession_sessions_created_total", node):      0,
+		sample("pgsession_sessions_updated_total", node):      0,
+		sample("pgsession_sessions_renewed_total", node):      0,
+		sample("pgsession_sessions_deleted_total", node):      0,
+		sample("pgsession_sessions_expired_total", node):      0,
+		sample("pgsession_locks_acquired_total", node):        0,
+		sample("pgsession_locks_lost_total", node):            0,
 		sample("pgsession_cache_hits_total", node):            hits,
 		sample("pgsession_cache_misses_total", node):          misses,
 		sample("pgsession_invalidations_applied_total", node): invalidations,
@@ -128,6 +136,14 @@ func nodeSamples(node string, hits, misses, invalidations, reconnects, announcem
 		sample("pgsession_cache_entries", node):               entries,
 		sample("pgsession_cache_bypassed", node):              bypassed,
 		sample("pgsession_listener_down_seconds", node):       downSeconds,
+	}
+}
+
+// work is the sessions created and updated by one node.
+func work(node string, created, updated float64) map[string]float64 {
+	return map[string]float64{
+		sample("pgsession_sessions_created_total", node): created,
+		sample("pgsession_sessions_updated_total", node): updated,
 	}
 }
 
@@ -158,7 +174,7 @@ func TestMetricsCountWhatTheNodesDid(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, int64(1), got.Version())
 		}
-		want := merge(nodeSamples("node-a", 0, 0, 0, 0, 0, 1, 0, 0), nodeSamples("node-b", 2, 1, 0, 0, 0, 1, 0, 0))
+		want := merge(nodeSamples("node-a", 0, 0, 0, 0, 0, 1, 0, 0), work("node-a", 1, 0), nodeSamples("node-b", 2, 1, 0, 0, 0, 1, 0, 0))
 		require.Equal(t, want, gather(t, col))
 		// The assertion is sharp: the same numbers under the wrong names
 		// (B's hits reported as misses and the other way round) fail it.
@@ -186,7 +202,7 @@ func TestMetricsCountWhatTheNodesDid(t *testing.T) {
 			wantB = merge(nodeSamples("node-b", 3, 1, 1, 0, 0, 1, 0, 0),
 				map[string]float64{sample("pgsession_pushed_copies_total", "node-b"): 1})
 		}
-		require.Equal(t, merge(nodeSamples("node-a", 0, 0, 0, 0, 1, 1, 0, 0), wantB), gather(t, col))
+		require.Equal(t, merge(nodeSamples("node-a", 0, 0, 0, 0, 1, 1, 0, 0), work("node-a", 1, 1), wantB), gather(t, col))
 	})
 }
 
@@ -256,12 +272,12 @@ func TestMetricsPassLint(t *testing.T) {
 	require.Empty(t, problems)
 }
 
-// Each Manager has its nine series; registering a Collector with no
+// Each Manager has its sixteen series; registering a Collector with no
 // Manager, a nil one or two of the same NodeID fails with the reason.
 func TestRegisterChecksTheManagers(t *testing.T) {
 	c := &cluster{t: t, mem: pgsession.NewMemoryStore()}
 	a, b, a2 := c.node("node-a"), c.node("node-b"), c.node("node-a")
-	require.Equal(t, 18, testutil.CollectAndCount(pgsessionprom.NewCollector(a, b)))
+	require.Equal(t, 32, testutil.CollectAndCount(pgsessionprom.NewCollector(a, b)))
 
 	for name, col := range map[string]*pgsessionprom.Collector{
 		"no manager":  pgsessionprom.NewCollector(),
@@ -280,7 +296,7 @@ func TestRegisterChecksTheManagers(t *testing.T) {
 	require.NoError(t, prometheus.WrapRegistererWith(prometheus.Labels{"deployment": "two"}, reg).Register(pgsessionprom.NewCollector(a2)))
 	families, err := reg.Gather()
 	require.NoError(t, err)
-	require.Len(t, families, 9)
+	require.Len(t, families, 16)
 	for _, f := range families {
 		require.Len(t, f.GetMetric(), 2, f.GetName())
 	}

@@ -19,6 +19,13 @@
 //	pgsession_listener_reconnects_total   LISTEN connections made again after a loss
 //	pgsession_announcements_sent_total    notifications sent about this node's updates
 //	pgsession_pushed_copies_total         cached copies replaced by rows other nodes' updates pushed
+//	pgsession_sessions_created_total      sessions this node created
+//	pgsession_sessions_updated_total      updates this node wrote
+//	pgsession_sessions_renewed_total      sessions this node moved to a new ID
+//	pgsession_sessions_deleted_total      sessions this node's calls ended (cap evictions included)
+//	pgsession_sessions_expired_total      expired sessions this node's sweeps removed
+//	pgsession_locks_acquired_total        lock leases granted to this node
+//	pgsession_locks_lost_total            leases that ended otherwise than by Release
 //
 // Gauges:
 //
