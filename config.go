@@ -83,8 +83,9 @@ type Config struct {
 	CacheMaxAge time.Duration
 	// SkipUpdateNotify stops announcing attribute updates to other nodes.
 	// Deletions are always announced. Other nodes then serve an older copy
-	// until CacheMaxAge, unless the client's MinVersion asks for newer.
-	// Defaults to false: updates are announced.
+	// until they read the change log (about ChangePollInterval; CacheMaxAge
+	// with the change log off), unless the client's MinVersion asks for
+	// newer. Defaults to false: updates are announced.
 	SkipUpdateNotify bool
 	// NotifyOnConflict announces the current version when a version-checked
 	// update is refused, so other nodes drop the stale copy that caused it.

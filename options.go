@@ -56,8 +56,10 @@ func IfKeysUnchanged(v int64) UpdateOption { return func(o *updateOptions) { o.k
 func SetLifetime(d time.Duration) UpdateOption { return func(o *updateOptions) { o.lifetime = d } }
 
 // NoNotify skips announcing this update to other nodes: their cached copies
-// stay as they are until they expire (Config.CacheMaxAge) or a client asks
-// for this version (MinVersion). For writes only this node's readers need.
+// stay as they are until they read the change log (about
+// Config.ChangePollInterval; Config.CacheMaxAge with it off) or a client
+// asks for this version (MinVersion). For writes only this node's readers
+// need.
 func NoNotify() UpdateOption { return func(o *updateOptions) { o.noNotify = true } }
 
 // IfVersion makes the update conditional: it applies only if the session is

@@ -49,6 +49,7 @@ Commands:
   sessions revoke-all -yes   end every session of every user, on every node
   stats [-json]              session counts, top users, sizes, listening nodes, the sweep
   sweep                      delete expired sessions now (one pass)
+  import scs [-dry-run]      copy the live sessions of an scs postgresstore table, same tokens
   key [-id ID]               print a new token signing key, for PGSESSION_KEYS
 
 Commands that reach the database take -db URL (default $DATABASE_URL),
@@ -87,6 +88,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.stats(ctx, rest)
 	case "sweep":
 		return c.sweep(ctx, rest)
+	case "import":
+		return c.group(ctx, "import", rest, map[string]func(context.Context, []string) int{"scs": c.importSCS})
 	case "key":
 		return c.key(ctx, rest)
 	default:

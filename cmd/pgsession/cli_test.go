@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/cmd/pgsession/internal/demo"
@@ -23,7 +24,11 @@ import (
 	"github.com/pgsession/pgsession/token"
 )
 
-func TestMain(m *testing.M) { pgsessiontest.Main(m) }
+// scs.New (import scs's tests) starts a cleanup goroutine for its default
+// memstore that nothing stops once Store is replaced (scs's behaviour).
+func TestMain(m *testing.M) {
+	pgsessiontest.Main(m, goleak.IgnoreTopFunction("github.com/alexedwards/scs/v2/memstore.(*MemStore).startCleanup"))
+}
 
 // result is one run of the command line.
 type result struct {

@@ -1,6 +1,6 @@
 // Command pgsession runs the pgsession demo and administers sessions kept in
 // PostgreSQL: schema migrations, session lists, counts and revocation,
-// statistics, and expiry sweeps.
+// statistics, expiry sweeps, and the import of scs sessions.
 //
 // Usage:
 //
@@ -17,6 +17,7 @@
 //	pgsession sessions revoke-all -yes
 //	pgsession stats [-top N] [-sample N] [-json]
 //	pgsession sweep
+//	pgsession import scs [-table NAME] [-from-schema NAME] [-batch N] [-user-key KEY] [-dry-run]
 //	pgsession key [-id ID]
 //
 // The commands that reach the database take -db (default $DATABASE_URL),
