@@ -40,6 +40,7 @@ func (m *Manager) create(ctx context.Context, token string, id ID, userID string
 	}
 	var evicted []store.ID
 	s, err := m.write(store.ID(id), token, func() (rec *store.Record, err error) {
+		defer m.timed(opCreate, mono())
 		rec, evicted, err = m.backend.Create(ctx, store.NewSession{
 			ID: store.ID(id), UserID: userID, Lifetime: o.lifetime, IdleTimeout: max(o.idle, 0),
 			UserAgent: o.userAgent, IP: o.ip, Attrs: raw, AttrTTL: ttl, MaxPerUser: m.cfg.MaxSessionsPerUser,
@@ -268,7 +269,9 @@ func (m *Manager) loadThen(ctx context.Context, id ID, beforeFill func()) (*Sess
 	if m.cache != nil {
 		t = m.cache.Begin(store.ID(id))
 	}
+	start := mono()
 	rec, err := m.backend.Get(ctx, store.ID(id))
+	m.timed(opGet, start)
 	beforeFill()
 	if err != nil {
 		overtaken := false
@@ -337,6 +340,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 		return nil, op(name, err)
 	}
 	s, err := m.write(store.ID(id), "", func() (*store.Record, error) {
+		defer m.timed(opUpdate, mono())
 		return m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
 			IfVersion: o.ifVersion, KeysSince: o.keysSince, MaxAttributes: m.cfg.MaxAttributes, Lifetime: o.lifetime})
 	})
@@ -377,7 +381,9 @@ func (m *Manager) Delete(ctx context.Context, id ID) error {
 	if err := m.checkOpen("delete"); err != nil {
 		return err
 	}
+	start := mono()
 	existed, err := m.backend.Delete(ctx, store.ID(id))
+	m.timed(opDelete, start)
 	if err == nil {
 		m.ended(store.ID(id))
 		if existed {
@@ -413,7 +419,9 @@ func (m *Manager) DeleteUser(ctx context.Context, userID string, except ...ID) (
 	for i, id := range except {
 		keep[i] = store.ID(id)
 	}
+	start := mono()
 	ids, err := m.backend.DeleteUser(ctx, userID, keep)
+	m.timed(opDeleteUser, start)
 	m.ended(ids...)
 	m.stats.deleted.Add(uint64(len(ids)))
 	return len(ids), op(name, err)
@@ -424,7 +432,9 @@ func (m *Manager) DeleteAll(ctx context.Context) (int, error) {
 	if err := m.checkOpen("delete all"); err != nil {
 		return 0, err
 	}
+	start := mono()
 	n, err := m.backend.DeleteAll(ctx)
+	m.timed(opDeleteAll, start)
 	if err == nil && m.cache != nil {
 		m.cache.DropAll()
 	}
@@ -532,6 +542,7 @@ func (m *Manager) Renew(ctx context.Context, id ID, opts ...SessionOption) (*Ses
 	token, newID := newToken()
 	var evicted []store.ID
 	s, err := m.write(store.ID(newID), token, func() (rec *store.Record, err error) {
+		defer m.timed(opRenew, mono())
 		rec, evicted, err = m.backend.Renew(ctx, store.Renewal{
 			OldID: store.ID(id), NewID: store.ID(newID), SetUser: o.setUser, UserID: o.userID,
 			Lifetime: o.lifetime, IdleTimeout: idle, NoIdleTimeout: noIdle, UserAgent: o.userAgent, IP: o.ip,

@@ -35,6 +35,10 @@ type Stats struct {
 	// that ended otherwise than by Release (expired, taken over, or the
 	// Manager closed).
 	LocksAcquired, LocksLost uint64
+	// OpLatency is the database time of each kind of operation, by name:
+	// get (a read on a miss), create, update, renew, delete, delete_user,
+	// delete_all and sweep_batch.
+	OpLatency map[string]LatencyHistogram
 	// Reconnects counts listener connections made after the first.
 	Reconnects uint64
 	// Announcements counts the notifications this node sent to announce its
@@ -65,6 +69,8 @@ type counters struct {
 
 	created, updated, renewed, deleted, expired atomic.Uint64
 	locksAcquired, locksLost                    atomic.Uint64
+
+	latency [numOps]latency
 }
 
 type paddedCounter struct {
@@ -100,6 +106,10 @@ func (m *Manager) Stats() Stats {
 		Reconnects:      m.bus.reconnects(),
 		Announcements:   m.bus.announcements(),
 		ListenerDownFor: m.bus.downFor(),
+	}
+	s.OpLatency = make(map[string]LatencyHistogram, numOps)
+	for op, name := range opNames {
+		s.OpLatency[name] = m.stats.latency[op].snapshot()
 	}
 	if m.changes != nil {
 		s.ChangeLogReads, s.ChangeLogRows = m.changes.reads.Load(), m.changes.rows.Load()

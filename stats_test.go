@@ -65,6 +65,26 @@ func TestStatsCountTheNodesWork(t *testing.T) {
 		require.Equal(t, uint64(1), st.SessionsExpired)
 		require.Equal(t, uint64(2), st.LocksAcquired)
 		require.Eventually(t, func() bool { return m.Stats().LocksLost == 1 }, within, time.Millisecond)
+
+		// Every call above was timed once, under its operation's name.
+		lat := m.Stats().OpLatency
+		for op, want := range map[string]uint64{"create": 5, "update": 2, "renew": 1, "delete": 2,
+			"delete_user": 1, "delete_all": 0} {
+			require.Equal(t, want, lat[op].Count, op)
+		}
+		require.GreaterOrEqual(t, lat["get"].Count, uint64(1), "the read of the swept session missed")
+		require.GreaterOrEqual(t, lat["sweep_batch"].Count, uint64(1))
+		for op, h := range lat {
+			var last uint64
+			for _, b := range h.Buckets {
+				require.GreaterOrEqual(t, b.Count, last, "%s: cumulative", op)
+				last = b.Count
+			}
+			require.LessOrEqual(t, last, h.Count, op)
+			if h.Count > 0 {
+				require.Positive(t, h.Sum, op)
+			}
+		}
 		require.NoError(t, m.Close(context.Background()))
 		require.Equal(t, uint64(1), m.Stats().LocksLost, "closing with no lock held loses none")
 	})

@@ -44,7 +44,9 @@ func (m *Manager) sweep(ctx context.Context) (SweepResult, error) {
 	every := max(m.cfg.SweepInterval, 0) * 9 / 10 // due a little early, so one node's tick finds it due
 	misses := 0
 	for {
+		start := mono()
 		b, err := m.backend.SweepBatch(ctx, m.sweepHolder(), m.cfg.SweepBatchSize, sweepLease, every)
+		m.timed(opSweepBatch, start)
 		if err != nil {
 			return res, op("sweep", err)
 		}

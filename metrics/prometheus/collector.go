@@ -97,6 +97,14 @@ var (
 		"Seconds since this node's listener was last healthy; 0 while it is healthy. Above 0, the node reads from PostgreSQL and its cache waits for the listener to come back.")
 )
 
+// opLatencyDesc is the one histogram: a series per node and operation.
+var opLatencyDesc = prometheus.NewDesc(prometheus.BuildFQName("pgsession", "", "db_operation_duration_seconds"),
+	"Time this node's database operations took, by operation (get on a cache miss, create, update, renew, delete, delete_user, delete_all, sweep_batch), failed ones included: the backend call alone.",
+	[]string{NodeLabel, OpLabel}, nil)
+
+// OpLabel is the label naming the operation of the latency histogram.
+const OpLabel = "op"
+
 func desc(name, help string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName("pgsession", "", name), help, []string{NodeLabel}, nil)
 }
@@ -113,6 +121,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		cacheHitsDesc, cacheMissesDesc, invalidationsDesc, reconnectsDesc, announcementsDesc,
 		pushedCopiesDesc, sessionsCreatedDesc, sessionsUpdatedDesc, sessionsRenewedDesc, sessionsDeletedDesc,
 		sessionsExpiredDesc, locksAcquiredDesc, locksLostDesc, cacheEntriesDesc, cacheBypassedDesc, listenerDownDesc,
+		opLatencyDesc,
 	} {
 		ch <- d
 	}
@@ -148,6 +157,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(cacheEntriesDesc, float64(s.CacheEntries))
 		gauge(cacheBypassedDesc, boolValue(s.CacheBypassed))
 		gauge(listenerDownDesc, s.ListenerDownFor.Seconds())
+		for op, h := range s.OpLatency {
+			buckets := make(map[float64]uint64, len(h.Buckets))
+			for _, b := range h.Buckets {
+				buckets[b.UpperBound.Seconds()] = b.Count
+			}
+			ch <- prometheus.MustNewConstHistogram(opLatencyDesc, h.Count, h.Sum.Seconds(), buckets, n.name, op)
+		}
 	}
 }
 

@@ -69,3 +69,46 @@ func TestEachStatsFieldHasItsOwnMetric(t *testing.T) {
 		})
 	}
 }
+
+// Each operation's latency is a histogram series of its own, labelled with
+// the node and the operation, its buckets in seconds.
+func TestLatencyHistogramPerOperation(t *testing.T) {
+	st := pgsession.Stats{OpLatency: map[string]pgsession.LatencyHistogram{
+		"update": {Count: 3, Sum: 3 * time.Millisecond, Buckets: []pgsession.LatencyBucket{
+			{UpperBound: time.Millisecond, Count: 2}, {UpperBound: 5 * time.Millisecond, Count: 3}}},
+		"get": {},
+	}}
+	c := &Collector{nodes: []node{{name: "n1", stats: func() pgsession.Stats { return st }}}}
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, reg.Register(c))
+	families, err := reg.Gather()
+	require.NoError(t, err)
+	var hist *dto.MetricFamily
+	for _, f := range families {
+		if f.GetName() == "pgsession_db_operation_duration_seconds" {
+			hist = f
+		}
+	}
+	require.NotNil(t, hist)
+	require.Equal(t, dto.MetricType_HISTOGRAM, hist.GetType())
+	require.Len(t, hist.GetMetric(), 2)
+	for _, m := range hist.GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		require.Equal(t, "n1", labels[NodeLabel])
+		h := m.GetHistogram()
+		if labels[OpLabel] != "update" {
+			require.Equal(t, "get", labels[OpLabel])
+			require.Zero(t, h.GetSampleCount())
+			continue
+		}
+		require.Equal(t, uint64(3), h.GetSampleCount())
+		require.InDelta(t, 0.003, h.GetSampleSum(), 1e-12)
+		require.Len(t, h.GetBucket(), 2)
+		require.Equal(t, 0.001, h.GetBucket()[0].GetUpperBound())
+		require.Equal(t, uint64(2), h.GetBucket()[0].GetCumulativeCount())
+		require.Equal(t, uint64(3), h.GetBucket()[1].GetCumulativeCount())
+	}
+}

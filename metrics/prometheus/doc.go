@@ -27,6 +27,12 @@
 //	pgsession_locks_acquired_total        lock leases granted to this node
 //	pgsession_locks_lost_total            leases that ended otherwise than by Release
 //
+// A histogram, with the label "op" besides "node":
+//
+//	pgsession_db_operation_duration_seconds  database time per operation: get (on a miss),
+//	                                         create, update, renew, delete, delete_user,
+//	                                         delete_all, sweep_batch
+//
 // Gauges:
 //
 //	pgsession_cache_entries               sessions in the node's cache (an estimate)
