@@ -221,6 +221,7 @@ type snap struct {
 	user    string
 	version int64
 	attrs   map[string]int64
+	cached  bool // served from the node's cache (Session.FromCache): for reports
 }
 
 func snapOf(s *pgsession.Session) snap {
@@ -228,7 +229,7 @@ func snapOf(s *pgsession.Session) snap {
 	for _, k := range s.Keys() {
 		attrs[k] = pgsession.AttrOr(s, k, int64(-1))
 	}
-	return snap{id: s.ID(), user: s.UserID(), version: s.Version(), attrs: attrs}
+	return snap{id: s.ID(), user: s.UserID(), version: s.Version(), attrs: attrs, cached: s.FromCache()}
 }
 
 // recorder timestamps calls on one monotonic clock.
@@ -1170,7 +1171,11 @@ func fmtAttrs(m map[string]int64) string {
 }
 
 func (s snap) String() string {
-	return fmt.Sprintf("%s v%d user %q %s", short(s.id), s.version, s.user, fmtAttrs(s.attrs))
+	from := "database"
+	if s.cached {
+		from = "cache"
+	}
+	return fmt.Sprintf("%s v%d user %q %s (from the %s)", short(s.id), s.version, s.user, fmtAttrs(s.attrs), from)
 }
 
 // String describes a call: who, where, what with, when, and what came back.
