@@ -37,7 +37,7 @@ func EncodePush(node string, recs []*store.Record) (string, bool) {
 	b = append(b, node...)
 	b = append(b, "|["...)
 	for i, r := range recs {
-		if r.Lazy == nil || !json.Valid(r.Lazy.Raw) || (len(r.Lazy.Expiry) > 0 && !json.Valid(r.Lazy.Expiry)) {
+		if r.Lazy == nil {
 			return "", false
 		}
 		if i > 0 {
@@ -60,12 +60,17 @@ func EncodePush(node string, recs []*store.Record) (string, bool) {
 		b = append(b, ',')
 		b = appendString(b, r.IP)
 		b = append(b, ',')
-		b = append(b, compact(r.Lazy.Raw)...)
+		var ok bool
+		if b, ok = appendCompact(b, r.Lazy.Raw); !ok {
+			return "", false
+		}
 		b = append(b, ',')
 		if len(r.Lazy.Expiry) == 0 {
 			b = append(b, "{}"...)
 		} else {
-			b = append(b, compact(r.Lazy.Expiry)...)
+			if b, ok = appendCompact(b, r.Lazy.Expiry); !ok {
+				return "", false
+			}
 		}
 		b = append(b, ',')
 		b = strconv.AppendInt(b, r.Now.UnixMicro(), 10)
@@ -87,14 +92,15 @@ func appendString(b []byte, s string) []byte {
 	return append(b, q...)
 }
 
-// compact drops the insignificant spaces jsonb's text output has, which
-// would otherwise take payload room.
-func compact(raw []byte) []byte {
-	var out bytes.Buffer
-	if json.Compact(&out, raw) != nil {
-		return raw // checked valid by the caller
+// appendCompact appends raw without the insignificant spaces jsonb's text
+// output has, which would otherwise take payload room; compacting also
+// checks it, so it reports false for what is not valid JSON.
+func appendCompact(b, raw []byte) ([]byte, bool) {
+	out := bytes.NewBuffer(b)
+	if json.Compact(out, raw) != nil {
+		return b, false
 	}
-	return out.Bytes()
+	return out.Bytes(), true
 }
 
 // decodePush reads the body of an "r" payload: "<node>|<rows>". Every

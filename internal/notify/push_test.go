@@ -88,6 +88,8 @@ func TestPushNeedsTheEncodedAttributes(t *testing.T) {
 	r.Attrs = map[string]*store.Attr{"n": {Raw: json.RawMessage(`1`)}}
 	_, ok := notify.EncodePush("n1", []*store.Record{r})
 	require.False(t, ok)
+	_, ok = notify.EncodePush("n1", []*store.Record{row(2, 2, `{"n": `)})
+	require.False(t, ok, "attributes that are not JSON are not pushed")
 }
 
 func TestMalformedPushesAreErrors(t *testing.T) {
