@@ -137,7 +137,11 @@ func (c *Cache[V]) Fill(t Ticket, v V) Outcome {
 	defer c.mu.Unlock()
 	f := c.end(t)
 	if ver < f.floor {
-		return Overtaken // the invalidation that raised the floor removed older copies
+		// The invalidation that raised the floor drops older copies, but
+		// after it let go of mu: one may still be cached, and a read that
+		// follows this write must not find it.
+		c.dropOlder(t.id, ver)
+		return Overtaken
 	}
 	f.floor = ver
 	if t.epoch != c.epoch {
