@@ -25,12 +25,12 @@ func TestAnnouncerCoalesces(t *testing.T) {
 	done := make(chan struct{})
 	go func() { a.run(context.Background(), stop); close(done) }()
 
-	a.add(store.ID{1}, 1, nil)
+	a.add(store.ID{1}, 1, nil, nil)
 	first := <-sent // in flight
 	for i := 0; i < 500; i++ {
-		a.add(store.ID{byte(i), byte(i >> 8), 9}, int64(i+1), nil)
+		a.add(store.ID{byte(i), byte(i >> 8), 9}, int64(i+1), nil, nil)
 	}
-	a.add(store.ID{1}, 2, nil) // newer version of the first id, same announcement
+	a.add(store.ID{1}, 2, nil, nil) // newer version of the first id, same announcement
 	proceed <- struct{}{}
 	second := <-sent
 	proceed <- struct{}{}
@@ -59,7 +59,7 @@ func TestAnnouncerKeepsWhatFailed(t *testing.T) {
 		got = payloads
 		return nil
 	}, t.Logf)
-	a.add(store.ID{7}, 3, nil)
+	a.add(store.ID{7}, 3, nil, nil)
 	_, err := a.flush(context.Background())
 	require.Error(t, err)
 	fail = false
@@ -118,16 +118,16 @@ func TestAnnouncerPushesOnlySmallKnownBatches(t *testing.T) {
 	}
 	require.Equal(t, store.EventPushed, kindOf(func(a *announcer) {
 		for i := range pushMaxRows {
-			a.add(store.ID{byte(i)}, 2, row(byte(i), 2))
+			a.add(store.ID{byte(i)}, 2, row(byte(i), 2), nil)
 		}
 	}))
 	require.Equal(t, store.EventUpdated, kindOf(func(a *announcer) {
 		for i := range pushMaxRows + 1 {
-			a.add(store.ID{byte(i)}, 2, row(byte(i), 2))
+			a.add(store.ID{byte(i)}, 2, row(byte(i), 2), nil)
 		}
 	}))
 	require.Equal(t, store.EventUpdated, kindOf(func(a *announcer) {
-		a.add(store.ID{1}, 2, row(1, 2))
-		a.add(store.ID{2}, unknownVersion, nil)
+		a.add(store.ID{1}, 2, row(1, 2), nil)
+		a.add(store.ID{2}, unknownVersion, nil, nil)
 	}))
 }

@@ -16,8 +16,9 @@ import (
 type bus interface {
 	// announce tells other nodes, after commit and coalesced with other
 	// announcements, that a session changed; rec, if not nil, is its row
-	// at that version, which other nodes' older copies may be replaced by.
-	announce(id store.ID, version int64, rec *store.Record)
+	// at that version, which other nodes' older copies may be replaced by;
+	// keys, for an update (nil for a hint), are the keys it wrote.
+	announce(id store.ID, version int64, rec *store.Record, keys []string)
 	downFor() time.Duration
 	reconnects() uint64
 	// announcements counts the announcements sent, each one commit.
@@ -29,6 +30,12 @@ type bus interface {
 // onEvent applies an invalidation from any node (this one included) to the
 // cache. It runs on the listener goroutine, or under the memory store's lock.
 func (m *Manager) onEvent(e store.Event) {
+	if m.cfg.Events {
+		m.events.publish(sessionEvents(e)...)
+	}
+	if e.Kind == store.EventCreated {
+		return // for events only: nothing cached can be older than a new session
+	}
 	m.stats.invalidations.Add(1)
 	switch e.Kind {
 	case store.EventUpdated:
@@ -106,6 +113,9 @@ func (m *Manager) listenerUp() {
 	if m.changes != nil && m.listener.Reconnects() > 0 {
 		m.changes.restart.Store(true)
 	}
+	if m.cfg.Events && m.listener.Reconnects() > 0 {
+		m.events.publish(Event{Kind: EventsMissed}) // what was announced meanwhile is lost
+	}
 	m.setTrust(func(t *trust) { t.listening = true })
 }
 
@@ -133,26 +143,31 @@ func (m *Manager) applyChanges(rows []store.Change) {
 type memoryBus struct {
 	st     *memory.Store
 	node   string
+	events bool
 	cancel func()
 	sent   atomic.Uint64
 }
 
 // newMemoryBus subscribes m to st's events except its own update
 // announcements, as the PostgreSQL listener skips them: the writer already
-// cached what it wrote.
+// cached what it wrote. With events on it keeps them, for its subscribers.
 func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
 	node := m.instance
-	return &memoryBus{st: st, node: node, cancel: st.Subscribe(func(e store.Event) {
-		if e.Kind == store.EventUpdated && e.Node == node {
+	return &memoryBus{st: st, node: node, events: m.cfg.Events, cancel: st.Subscribe(func(e store.Event) {
+		if e.Kind == store.EventUpdated && e.Node == node && !m.cfg.Events {
 			return
 		}
 		m.onEvent(e)
 	})}
 }
 
-func (b *memoryBus) announce(id store.ID, version int64, _ *store.Record) {
+func (b *memoryBus) announce(id store.ID, version int64, rec *store.Record, keys []string) {
 	b.sent.Add(1)
-	b.st.Publish(store.Event{Kind: store.EventUpdated, Node: b.node, IDs: []store.ID{id}, Versions: []int64{version}})
+	e := store.Event{Kind: store.EventUpdated, Node: b.node, IDs: []store.ID{id}, Versions: []int64{version}}
+	if b.events && keys != nil && rec != nil {
+		e.Users, e.Keys = []string{rec.UserID}, [][]string{keys}
+	}
+	b.st.Publish(e)
 }
 func (b *memoryBus) downFor() time.Duration { return 0 }
 func (b *memoryBus) reconnects() uint64     { return 0 }
@@ -169,8 +184,8 @@ type postgresBus struct {
 	announcer *announcer
 }
 
-func (b *postgresBus) announce(id store.ID, version int64, rec *store.Record) {
-	b.announcer.add(id, version, rec)
+func (b *postgresBus) announce(id store.ID, version int64, rec *store.Record, keys []string) {
+	b.announcer.add(id, version, rec, keys)
 }
 func (b *postgresBus) downFor() time.Duration { return b.listener.DownFor() }
 func (b *postgresBus) reconnects() uint64     { return b.listener.Reconnects() }

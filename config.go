@@ -92,6 +92,18 @@ type Config struct {
 	// Defaults to false.
 	NotifyOnConflict bool
 
+	// Events turns on session events (Manager.Subscribe): statements then
+	// also announce creations and sweeps, and say who owned each deleted
+	// session and why it went; updates announce the keys they wrote. Turn
+	// it on for every node of a deployment, once every node runs a version
+	// that knows it: a node without it ignores those announcements, and so
+	// misses the revocations they carry. Defaults to false: what only
+	// events need is never sent (see docs/EVENTS.md for what it costs).
+	Events bool
+	// EventBuffer is how many events one subscriber may fall behind by
+	// before the newest are dropped for a gap event. Defaults to 1024.
+	EventBuffer int
+
 	// ChangePollInterval is how often the node reads the change log, the
 	// durable record of every update, for updates whose announcement it
 	// never heard: the writer died after commit, lost the reply, or closed
@@ -166,6 +178,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.TouchGranularity, tenthOfIdle(time.Minute))
 	def(&cfg.SweepInterval, 5*time.Minute)
 	defInt(&cfg.TouchBatchSize, 1000)
+	defInt(&cfg.EventBuffer, 1024)
 	defInt(&cfg.SweepBatchSize, 1000)
 	defInt(&cfg.MaxAttributeSize, 64<<10)
 	defInt(&cfg.MaxAttributes, 64)
@@ -204,6 +217,8 @@ func (cfg Config) validate() error {
 		return bad("MaxSessionsPerUser must not be negative")
 	case cfg.MaxAttributeSize < 0, cfg.MaxAttributes < 0, cfg.MaxKeyLength < 0:
 		return bad("attribute limits must be positive")
+	case cfg.EventBuffer < 0:
+		return bad("EventBuffer must not be negative")
 	case cfg.TouchBatchSize < 0, cfg.SweepBatchSize < 0:
 		return bad("batch sizes must be positive")
 	case cfg.NotFoundCacheSize < -1:

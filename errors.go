@@ -55,6 +55,8 @@ var (
 	ErrOutcomeUnknown = store.ErrOutcomeUnknown
 	// ErrClosed: the Manager was closed.
 	ErrClosed = errors.New("manager closed")
+	// ErrEventsOff: Subscribe on a Manager without Config.Events.
+	ErrEventsOff = errors.New("session events are off (Config.Events)")
 )
 
 // ConflictError is how a version-checked update (IfVersion,

@@ -36,6 +36,7 @@ type Manager struct {
 	hooks    hooks
 	listener *notify.Listener // nil on memory
 	changes  *changeReader    // nil on memory, or when ChangePollInterval is -1
+	events   *eventHub        // session event subscribers (Config.Events)
 	trust    trust
 
 	lockMu sync.Mutex     // orders lock registration against Close
@@ -90,6 +91,9 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
 	backend := postgres.New(pool, names, ownsPool)
+	if cfg.Events {
+		backend.EnableEvents()
+	}
 	m, err := newManager(cfg, backend)
 	if err != nil {
 		return nil, err
@@ -105,6 +109,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		Connect: connect, Channel: names.Channel(), Node: m.instance,
 		PingInterval: cfg.ListenerPingInterval, PingTimeout: cfg.ListenerPingTimeout,
 		OnEvent: m.onEvent, OnUp: m.listenerUp, OnDown: m.listenerDown, Log: cfg.Logger,
+		KeepOwn: cfg.Events,
 	}
 	if cfg.ChangePollInterval > 0 {
 		m.changes = &changeReader{log: backend, interval: cfg.ChangePollInterval,
@@ -120,6 +125,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
 	ann := newAnnouncer(m.instance, backend.Announce, cfg.Logger.Warn)
+	ann.events = cfg.Events
 	m.bus = &postgresBus{listener: l, announcer: ann}
 	m.listener = l
 	m.goBackground(func() { l.Run(m.bgCtx, conn) })
@@ -192,7 +198,7 @@ func NewMemory(st *MemoryStore, cfg Config) (*Manager, error) {
 // until the bus can deliver invalidations.
 func newManager(cfg Config, b store.Backend) (*Manager, error) {
 	m := &Manager{cfg: cfg, instance: randomName(), limits: cfg.limits(), backend: b,
-		stop: make(chan struct{}), flights: map[ID]*flight{}}
+		stop: make(chan struct{}), flights: map[ID]*flight{}, events: newEventHub(cfg.EventBuffer)}
 	m.bgCtx, m.bgCancel = context.WithCancelCause(context.Background())
 	m.toucher = newToucher(b, cfg)
 	if cfg.CacheSize > 0 {
@@ -282,6 +288,7 @@ func (m *Manager) close(ctx context.Context) error {
 	if err := m.bus.close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("announce updates: %w", err))
 	}
+	m.events.close() // nothing publishes any more: the listener and the bus have stopped
 	if m.cache != nil {
 		m.cache.Close()
 	}

@@ -101,3 +101,7 @@ func (p *Patch) build(l limits) (sets []store.AttrWrite, dels []string, err erro
 	}
 	return sets, dels, nil
 }
+
+// keys returns the keys the patch writes, set or deleted, as a list of its
+// own (never nil: an update event names what it wrote, even nothing).
+func (p *Patch) keys() []string { return append([]string{}, p.order...) }

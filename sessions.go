@@ -352,7 +352,11 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 			(*f)(id, s.rec.Version)
 		}
 		if !o.noNotify && !m.cfg.SkipUpdateNotify {
-			m.bus.announce(store.ID(id), s.rec.Version, s.rec)
+			var keys []string
+			if m.cfg.Events {
+				keys = p.keys()
+			}
+			m.bus.announce(store.ID(id), s.rec.Version, s.rec, keys)
 		}
 		return s, nil
 	case errors.Is(err, ErrNotFound):
@@ -361,12 +365,12 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 		// It may have committed at a version we do not know: no copy here
 		// or elsewhere may be trusted until read again.
 		m.invalidate(store.ID(id), unknownVersion)
-		m.bus.announce(store.ID(id), unknownVersion, nil)
+		m.bus.announce(store.ID(id), unknownVersion, nil, nil)
 	case errors.As(err, &conflict):
 		// Our copy, and maybe others', is older than the row.
 		m.invalidate(store.ID(id), conflict.Current)
 		if m.cfg.NotifyOnConflict {
-			m.bus.announce(store.ID(id), conflict.Current, nil)
+			m.bus.announce(store.ID(id), conflict.Current, nil, nil)
 		}
 	}
 	return nil, op(name, err)

@@ -46,6 +46,8 @@ func TestStatsCountTheNodesWork(t *testing.T) {
 		require.Equal(t, 1, res.Deleted)
 		_, err = m.GetByID(ctx, short.ID())
 		require.ErrorIs(t, err, pgsession.ErrNotFound)
+		_, err = m.GetByID(ctx, pgsession.ID{1, 2, 3}) // never was: a read of the database
+		require.ErrorIs(t, err, pgsession.ErrNotFound)
 
 		s, err := m.Create(ctx, "", nil)
 		require.NoError(t, err)
@@ -72,7 +74,7 @@ func TestStatsCountTheNodesWork(t *testing.T) {
 			"delete_user": 1, "delete_all": 0} {
 			require.Equal(t, want, lat[op].Count, op)
 		}
-		require.GreaterOrEqual(t, lat["get"].Count, uint64(1), "the read of the swept session missed")
+		require.GreaterOrEqual(t, lat["get"].Count, uint64(1), "the read of an unknown ID missed")
 		require.GreaterOrEqual(t, lat["sweep_batch"].Count, uint64(1))
 		for op, h := range lat {
 			var last uint64

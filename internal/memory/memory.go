@@ -72,10 +72,21 @@ func (s *Store) publish(e store.Event) {
 	}
 }
 
-func (s *Store) publishDeleted(ids []store.ID) {
-	if len(ids) > 0 {
-		s.publish(store.Event{Kind: store.EventDeleted, IDs: ids})
+// publishGone announces sessions deleted for reason, owned by user; with
+// ReasonRenewed, newID is the successor. The memory store always says
+// what session events need: it costs nothing here.
+func (s *Store) publishGone(reason store.DeleteReason, ids []store.ID, user string, newID store.ID) {
+	if len(ids) == 0 {
+		return
 	}
+	e := store.Event{Kind: store.EventDeleted, Reason: reason, IDs: ids, Users: make([]string, len(ids))}
+	for i := range ids {
+		e.Users[i] = user
+		if reason == store.ReasonRenewed {
+			e.NewIDs = append(e.NewIDs, newID)
+		}
+	}
+	s.publish(e)
 }
 
 // DropUserCache tells every subscriber to forget the user's cached sessions.
@@ -187,7 +198,8 @@ func (s *Store) Create(_ context.Context, n store.NewSession) (*store.Record, []
 		LastSeenAt: now, ExpiresAt: now.Add(n.Lifetime), IdleTimeout: max(n.IdleTimeout, 0),
 		UserAgent: n.UserAgent, IP: n.IP, Attrs: attrs}
 	s.put(r)
-	s.publishDeleted(evicted)
+	s.publishGone(store.ReasonEvicted, evicted, n.UserID, store.ID{})
+	s.publish(store.Event{Kind: store.EventCreated, IDs: []store.ID{n.ID}, Users: []string{n.UserID}})
 	return snapshot(r, now), evicted, nil
 }
 
@@ -270,10 +282,12 @@ func (s *Store) Update(_ context.Context, p store.Patch) (*store.Record, error) 
 func (s *Store) Delete(_ context.Context, id store.ID) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.remove(id) {
+	r, ok := s.rows[id]
+	if !ok {
 		return false, nil
 	}
-	s.publishDeleted([]store.ID{id})
+	s.remove(id)
+	s.publishGone(store.ReasonDeleted, []store.ID{id}, r.UserID, store.ID{})
 	return true, nil
 }
 
@@ -380,7 +394,8 @@ func (s *Store) Renew(_ context.Context, rn store.Renewal) (*store.Record, []sto
 	}
 	evicted := s.evict(next.UserID, rn.MaxPerUser, now)
 	s.put(&next)
-	s.publishDeleted(append([]store.ID{rn.OldID}, evicted...))
+	s.publishGone(store.ReasonRenewed, []store.ID{rn.OldID}, old.UserID, rn.NewID)
+	s.publishGone(store.ReasonEvicted, evicted, next.UserID, store.ID{})
 	return snapshot(&next, now), evicted, nil
 }
 
@@ -424,6 +439,7 @@ func (s *Store) SweepBatch(_ context.Context, node string, batch int, lease, eve
 		}
 	}
 	for _, id := range dead {
+		s.publishGone(store.ReasonExpired, []store.ID{id}, s.rows[id].UserID, store.ID{})
 		s.remove(id)
 	}
 	r.Deleted = len(dead)

@@ -37,6 +37,10 @@ type Listener struct {
 	OnUp         func()
 	OnDown       func(error)
 	Log          *slog.Logger
+	// KeepOwn passes on this node's own update announcements too, which
+	// are otherwise skipped (the node holds what it wrote): its session
+	// event subscribers need them.
+	KeepOwn bool
 
 	// AfterHeartbeat, if set, runs after each echoed heartbeat (a test signal).
 	AfterHeartbeat func()
@@ -189,7 +193,7 @@ func (l *Listener) probe(ctx context.Context, conn *pgx.Conn) error {
 // logged and ignored (DESIGN L1): a foreign writer on the channel must not
 // take the node down.
 func (l *Listener) handle(payload string, seq uint64) bool {
-	if l.ownAnnouncement(payload) {
+	if !l.KeepOwn && l.ownAnnouncement(payload) {
 		return false // this node has the copy already; no need to decode it
 	}
 	e, err := Decode(payload)
@@ -200,7 +204,7 @@ func (l *Listener) handle(payload string, seq uint64) bool {
 	switch {
 	case e.Kind == store.EventHeartbeat:
 		return seq != 0 && e.Node == l.Node && e.Seq == seq
-	case (e.Kind == store.EventUpdated || e.Kind == store.EventPushed) && e.Node == l.Node:
+	case !l.KeepOwn && (e.Kind == store.EventUpdated || e.Kind == store.EventPushed) && e.Node == l.Node:
 		return false // our own announcement: this node has the copy already
 	}
 	l.OnEvent(e)

@@ -18,6 +18,7 @@ import (
 //	u: <node>|<hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
 //	A: empty                            h: <node>|<seq>
 //	r: <node>|<rows> (see push.go)
+//	n, x, e: with session events on (see events.go)
 //
 // The node that announced an update already holds it, so "u" and "r" name
 // their sender and the sender's listener skips them.
@@ -35,6 +36,12 @@ var ErrMalformed = errors.New("malformed notification payload")
 
 // Encode returns the payloads for e, several when its ids do not fit in one.
 func Encode(e store.Event) []string {
+	switch {
+	case e.Kind == store.EventCreated, e.Kind == store.EventDeleted && e.Reason != 0:
+		return encodeOwned(e)
+	case e.Kind == store.EventUpdated && e.Keys != nil:
+		return encodeUpdatedWithKeys(e)
+	}
 	head := formatVersion + "|" + string(e.Kind) + "|"
 	if e.Kind == store.EventUpdated {
 		head += e.Node + "|"
@@ -64,7 +71,7 @@ func Encode(e store.Event) []string {
 		}
 		return out
 	case store.EventPushed:
-		if p, ok := EncodePush(e.Node, e.Records); ok {
+		if p, ok := EncodePush(e.Node, e.Records, e.Keys); ok {
 			return []string{p}
 		}
 		// Too large, or rows without their encoding: the versions alone.
@@ -94,6 +101,29 @@ func Decode(p string) (store.Event, error) {
 	}
 	e := store.Event{Kind: store.EventKind(kind[0])}
 	switch e.Kind {
+	case store.EventCreated:
+		if why := decodeOwned(&e, body); why != "" {
+			return bad(why)
+		}
+	case eventDeletedWithReason:
+		reason, items, _ := strings.Cut(body, "|")
+		e.Kind = store.EventDeleted
+		if len(reason) != 1 || !validReason(store.DeleteReason(reason[0])) {
+			return bad("reason")
+		}
+		e.Reason = store.DeleteReason(reason[0])
+		if why := decodeOwned(&e, items); why != "" {
+			return bad(why)
+		}
+	case eventUpdatedWithKeys:
+		node, items, ok := cut(body)
+		if !ok {
+			return bad("no node")
+		}
+		e.Kind, e.Node = store.EventUpdated, node
+		if why := decodeUpdatedWithKeys(&e, items); why != "" {
+			return bad(why)
+		}
 	case store.EventUpdated, store.EventDeleted:
 		if e.Kind == store.EventUpdated {
 			node, ids, ok := strings.Cut(body, "|")

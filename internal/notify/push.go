@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -24,14 +25,17 @@ import (
 // row, so a user who moves to it is served the new version from memory;
 // nodes without a copy use it as an "u" announcement (DESIGN C9).
 
-// pushFields is the length of one row's array.
+// pushFields is the length of one row's array (one more with keys).
 const pushFields = 13
 
 // EncodePush returns the "r" payload for recs, or false when one of them
 // does not carry its attributes as the database encoded them, or when the
 // payload would not fit in one notification: the caller then announces the
 // versions alone.
-func EncodePush(node string, recs []*store.Record) (string, bool) {
+//
+// keys, with session events on, holds the keys each update wrote: each row
+// then has a 14th field, the keys joined by NUL.
+func EncodePush(node string, recs []*store.Record, keys [][]string) (string, bool) {
 	b := make([]byte, 0, 512)
 	b = append(b, formatVersion+"|"+string(store.EventPushed)+"|"...)
 	b = append(b, node...)
@@ -74,6 +78,10 @@ func EncodePush(node string, recs []*store.Record) (string, bool) {
 		}
 		b = append(b, ',')
 		b = strconv.AppendInt(b, r.Now.UnixMicro(), 10)
+		if keys != nil {
+			b = append(b, ',')
+			b = appendString(b, strings.Join(keys[i], keySep))
+		}
 		b = append(b, ']')
 		if len(b) > MaxPayload {
 			return "", false
@@ -119,9 +127,14 @@ func decodePush(e *store.Event, body string) error {
 		return fmt.Errorf("rows")
 	}
 	for {
-		rec, err := sc.row()
+		rec, keys, err := sc.row()
 		if err != nil {
 			return err
+		}
+		if keys != nil {
+			e.Keys = append(e.Keys, splitKeys(*keys))
+		} else if e.Keys != nil {
+			return fmt.Errorf("rows with and without keys")
 		}
 		e.IDs = append(e.IDs, rec.ID)
 		e.Versions = append(e.Versions, rec.Version)
@@ -154,7 +167,7 @@ func (sc *scanner) eat(c byte) bool {
 }
 
 // row reads one row's array, fields in EncodePush's order.
-func (sc *scanner) row() (*store.Record, error) {
+func (sc *scanner) row() (*store.Record, *string, error) {
 	rec := &store.Record{}
 	var hexID string
 	var times [5]int64
@@ -171,30 +184,34 @@ func (sc *scanner) row() (*store.Record, error) {
 		sc.eat(',') && sc.str(&rec.IP) &&
 		sc.eat(',') && sc.object(&attrs) &&
 		sc.eat(',') && sc.object(&expiry) &&
-		sc.eat(',') && sc.int(&times[4]) &&
-		sc.eat(']')
-	if !ok {
-		return nil, fmt.Errorf("row: not the %d fields of a pushed row", pushFields)
+		sc.eat(',') && sc.int(&times[4])
+	var keys *string
+	if ok && sc.eat(',') {
+		keys = new(string)
+		ok = sc.str(keys)
+	}
+	if !ok || !sc.eat(']') {
+		return nil, nil, fmt.Errorf("row: not the %d fields of a pushed row", pushFields)
 	}
 	if len(hexID) != 2*store.IDSize {
-		return nil, fmt.Errorf("id length")
+		return nil, nil, fmt.Errorf("id length")
 	}
 	for k := range rec.ID {
 		hi, lo := unhex(hexID[2*k]), unhex(hexID[2*k+1])
 		if hi > 15 || lo > 15 {
-			return nil, fmt.Errorf("id not hex")
+			return nil, nil, fmt.Errorf("id not hex")
 		}
 		rec.ID[k] = hi<<4 | lo
 	}
 	if rec.Version < 1 || idle < 0 {
-		return nil, fmt.Errorf("version or idle timeout")
+		return nil, nil, fmt.Errorf("version or idle timeout")
 	}
 	rec.CreatedAt, rec.UpdatedAt = time.UnixMicro(times[0]), time.UnixMicro(times[1])
 	rec.LastSeenAt, rec.ExpiresAt = time.UnixMicro(times[2]), time.UnixMicro(times[3])
 	rec.Now = time.UnixMicro(times[4])
 	rec.IdleTimeout = time.Duration(idle) * time.Microsecond
 	rec.Lazy = &store.LazyAttrs{Raw: attrs, Expiry: expiry, Decode: store.LazyDecode}
-	return rec, nil
+	return rec, keys, nil
 }
 
 // unhex is a hex digit's value, or 255 for another byte.

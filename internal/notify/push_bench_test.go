@@ -18,7 +18,7 @@ func BenchmarkDecodePush(b *testing.B) {
 		r.UserID, r.UserAgent = "user-1234", "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/140.0"
 		recs = append(recs, r)
 	}
-	p, ok := notify.EncodePush("node", recs)
+	p, ok := notify.EncodePush("node", recs, nil)
 	if !ok {
 		b.Fatal("does not fit")
 	}

@@ -27,7 +27,7 @@ func row(b byte, version int64, attrs string) *store.Record {
 // decoding to the same values and expiries.
 func TestPushedRowsRoundTrip(t *testing.T) {
 	recs := []*store.Record{row(1, 7, `{"n": 1, "otp": "x", "cart": [1, {"a": null}]}`), row(2, 1<<40, `{}`)}
-	p, ok := notify.EncodePush("n1", recs)
+	p, ok := notify.EncodePush("n1", recs, nil)
 	require.True(t, ok)
 	require.True(t, strings.HasPrefix(p, "1|r|n1|"))
 	e, err := notify.Decode(p)
@@ -61,13 +61,13 @@ func TestPushedRowsRoundTrip(t *testing.T) {
 // announces versions instead, and Encode does so for such an event.
 func TestPushTooLargeFallsBackToVersions(t *testing.T) {
 	big := `{"blob": "` + strings.Repeat("x", notify.MaxPayload) + `"}`
-	_, ok := notify.EncodePush("n1", []*store.Record{row(1, 3, big)})
+	_, ok := notify.EncodePush("n1", []*store.Record{row(1, 3, big)}, nil)
 	require.False(t, ok)
 	var many []*store.Record
 	for i := range 40 {
 		many = append(many, row(byte(i), 2, `{"v": "`+strings.Repeat("y", 200)+`"}`))
 	}
-	_, ok = notify.EncodePush("n1", many)
+	_, ok = notify.EncodePush("n1", many, nil)
 	require.False(t, ok, "40 rows of 200 bytes exceed one payload")
 
 	e := store.Event{Kind: store.EventPushed, Node: "n1", IDs: []store.ID{id(1)}, Versions: []int64{3},
@@ -86,9 +86,9 @@ func TestPushNeedsTheEncodedAttributes(t *testing.T) {
 	r := row(1, 2, `{}`)
 	r.Lazy = nil
 	r.Attrs = map[string]*store.Attr{"n": {Raw: json.RawMessage(`1`)}}
-	_, ok := notify.EncodePush("n1", []*store.Record{r})
+	_, ok := notify.EncodePush("n1", []*store.Record{r}, nil)
 	require.False(t, ok)
-	_, ok = notify.EncodePush("n1", []*store.Record{row(2, 2, `{"n": `)})
+	_, ok = notify.EncodePush("n1", []*store.Record{row(2, 2, `{"n": `)}, nil)
 	require.False(t, ok, "attributes that are not JSON are not pushed")
 }
 

@@ -57,26 +57,26 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 	return &Backend{
 		pool: pool, ownsPool: ownsPool, names: names, channel: names.Channel(),
 		getSQL:    names.Expand(sqlGet),
-		createSQL: names.Expand(createQuery(false, false)),
-		cappedSQL: names.Expand(createQuery(true, false)),
-		createTTL: names.Expand(createQuery(false, true)),
-		cappedTTL: names.Expand(createQuery(true, true)),
+		createSQL: names.Expand(createQuery(false, false, false)),
+		cappedSQL: names.Expand(createQuery(true, false, false)),
+		createTTL: names.Expand(createQuery(false, true, false)),
+		cappedTTL: names.Expand(createQuery(true, true, false)),
 		updateSQL: names.Expand(sqlUpdate),
 		leanSQL:   names.Expand(sqlUpdateLean),
-		deleteSQL: names.Expand(sqlDelete),
+		deleteSQL: names.Expand(deleteQuery(false)),
 		delUser:   names.Expand(sqlDeleteUser),
 		delAll:    names.Expand(sqlDeleteAll),
 		listSQL:   names.Expand(sqlListUser),
 		pageSQL:   names.Expand(sqlPage),
-		renewSQL:  names.Expand(renewQuery(false)),
-		renewCap:  names.Expand(renewQuery(true)),
+		renewSQL:  names.Expand(renewQuery(false, false)),
+		renewCap:  names.Expand(renewQuery(true, false)),
 		renewLock: names.Expand(sqlLockRenewUsers),
 
 		changesSQL:      names.Expand(sqlChangesSince),
 		changesStartSQL: names.Expand(sqlChangesStart),
 		pruneSQL:        names.Expand(sqlPruneChanges),
 		touchSQL:        names.Expand(sqlTouch),
-		sweepSQL:        names.Expand(sqlSweepBatch),
+		sweepSQL:        names.Expand(sweepQuery(false)),
 		dropSQL:         sqlDropUserCache,
 		annSQL:          sqlAnnounce,
 		lockSQL: lockQueries{
@@ -105,6 +105,18 @@ func (b *Backend) BareLeanUpdateSQL() string { return b.names.Expand(leanUpdate)
 func (b *Backend) OmitChangeLog() {
 	b.updateSQL = b.names.Expand(strings.Replace(sqlUpdate, logChanges, "SELECT 1", 1))
 	b.leanSQL = b.names.Expand(strings.Replace(sqlUpdateLean, logChanges, "SELECT 1", 1))
+}
+
+// EnableEvents switches to the statements that announce what session
+// events need (see event_queries.go): creations, sweeps, and the owners
+// and reasons of deletions. Call it before any write.
+func (b *Backend) EnableEvents() {
+	n := b.names
+	b.createSQL, b.cappedSQL = n.Expand(createQuery(false, false, true)), n.Expand(createQuery(true, false, true))
+	b.createTTL, b.cappedTTL = n.Expand(createQuery(false, true, true)), n.Expand(createQuery(true, true, true))
+	b.deleteSQL = n.Expand(deleteQuery(true))
+	b.renewSQL, b.renewCap = n.Expand(renewQuery(false, true)), n.Expand(renewQuery(true, true))
+	b.sweepSQL = n.Expand(sweepQuery(true))
 }
 
 // Close closes the pool if the backend opened it.

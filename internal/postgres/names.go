@@ -71,6 +71,8 @@ func (n *Names) Expand(sql string) string {
 		switch {
 		case name == "schema":
 			return pgx.Identifier{n.Schema}.Sanitize()
+		case name == "channel":
+			return "'" + n.Channel() + "'" // hex and letters: nothing to escape
 		case strings.HasSuffix(name, "_idx"):
 			return pgx.Identifier{n.Prefix + name}.Sanitize()
 		default:

@@ -1,5 +1,7 @@
 package postgres
 
+import "github.com/pgsession/pgsession/internal/store"
+
 // The SQL of every operation. Each is one statement (Create and Renew may be
 // preceded, in the same pipeline, by an advisory lock), so each operation is
 // one round trip. Placeholders in {{}} are quoted identifiers (see Names).
@@ -75,7 +77,7 @@ func evictSQL(user, keep, exclude string) string {
         WHERE s.user_id = ` + user + ` AND s.user_id <> '' AND s.id <> ` + exclude + ` AND ` + live + `
         ORDER BY s.created_at DESC, s.id DESC
         OFFSET greatest(` + keep + ` - 1, 0))
-    RETURNING d.id`
+    RETURNING d.id, d.user_id`
 }
 
 // attrExpiries is the attr_expiry object that makes each key of keys (a
@@ -108,13 +110,28 @@ func insertSession(ttl bool, keys, ms string) string {
 // user's sessions past the cap ($8) and announces their deletion ($9 is the
 // channel), in the same statement. With ttl, the next two parameters are
 // the expiring keys and their milliseconds ($8 and $9, or $10 and $11).
-func createQuery(capped, ttl bool) string {
-	if !capped {
+//
+// With ev (session events on), it also announces the creation, and the
+// evictions with their owners and reason (see event_queries.go).
+func createQuery(capped, ttl, ev bool) string {
+	if !capped && !ev {
 		return insertSession(ttl, `$8`, `$9`) + `, now()`
 	}
-	return `WITH ins AS (` + insertSession(ttl, `$10`, `$11`) + `
+	if !capped {
+		return `WITH ins AS (` + insertSession(ttl, `$8`, `$9`) + `)
+SELECT ins.*, now() FROM ins WHERE ` + notifyCreated(`ins`) + ` >= 0`
+	}
+	gone := notifyDeleted(`evict src`, `$9`)
+	if ev {
+		gone = notifyGone(`evict src`, `$9`, store.ReasonEvicted)
+	}
+	q := `WITH ins AS (` + insertSession(ttl, `$10`, `$11`) + `
 ), evict AS (` + evictSQL(`$2::text`, `$8::int`, `$1`) + `)
-SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + notifyDeleted(`evict src`, `$9`) + ` FROM ins`
+SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + gone + ` FROM ins`
+	if ev {
+		q += ` WHERE ` + notifyCreated(`ins`) + ` >= 0`
+	}
+	return q
 }
 
 // keysUnchanged is true when none of the keys $10 was written after
@@ -180,8 +197,15 @@ SELECT upd.*, now() FROM upd`
 
 // The deletes announce themselves inside their own transaction ($N is the
 // channel): revocations are where reliability matters most (DESIGN W3).
-var sqlDelete = `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id)
-SELECT (SELECT count(*) FROM d), ` + notifyEach(`d src`, `$2`)
+// With ev, the announcement carries the owner and the reason.
+func deleteQuery(ev bool) string {
+	notes := notifyEach(`d src`, `$2`)
+	if ev {
+		notes = notifyGone(`d src`, `$2`, store.ReasonDeleted)
+	}
+	return `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id, user_id)
+SELECT (SELECT count(*) FROM d), ` + notes
+}
 
 // sqlDeleteUser locks the user's rows in id order, as touches do, so the two
 // never wait for each other in a cycle (PostgreSQL would end one with a
@@ -226,7 +250,10 @@ WHERE s.id > $1 AND ` + live + ` ORDER BY s.id LIMIT $2`
 // INSERT+DELETE per renewal (measured: BenchmarkRenew). Both return the
 // same columns: the new row, now(), the evicted ids and the notification
 // count.
-func renewQuery(capped bool) string {
+//
+// With ev, the announcements carry owners and reasons, and the renewed
+// session's new ID.
+func renewQuery(capped, ev bool) string {
 	s := `WITH old AS (
     DELETE FROM {{sessions}} s WHERE s.id = $1 AND ` + live + ` RETURNING s.*
 ), ins AS (
@@ -240,13 +267,21 @@ func renewQuery(capped bool) string {
     RETURNING ` + cols + `
 )`
 	if !capped {
+		notes := notifyEach(`old src`, `$10`)
+		if ev {
+			notes = notifyRenewed(`old src`, `$10`, `$2`)
+		}
 		return s + `
-SELECT ins.*, now(), '{}'::bytea[], ` + notifyEach(`old src`, `$10`) + ` FROM ins
+SELECT ins.*, now(), '{}'::bytea[], ` + notes + ` FROM ins
 WHERE $7::int = 0 -- always: this form is sent only then; naming $7 gives it a type`
+	}
+	notes := notifyDeleted(`(SELECT id FROM old UNION ALL SELECT id FROM evict) src`, `$10`)
+	if ev {
+		notes = notifyRenewed(`old src`, `$10`, `$2`) + ` + ` + notifyGone(`evict src`, `$10`, store.ReasonEvicted)
 	}
 	return s + `, evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
 SELECT ins.*, now(), ARRAY(SELECT id FROM evict),
-    ` + notifyDeleted(`(SELECT id FROM old UNION ALL SELECT id FROM evict) src`, `$10`) + ` FROM ins`
+    ` + notes + ` FROM ins`
 }
 
 // sqlTouch records last access for many sessions at once (DESIGN M1): the
@@ -269,6 +304,16 @@ WHERE s.id = x.id AND s.last_seen_at < now() - x.ago_us * interval '1 microsecon
 // node at a time can hold the lease, and the row lock (SKIP LOCKED) keeps two
 // batches from overlapping even if a lease expires mid-batch. At the end of a
 // pass the lease is released but not due again for $4 (the sweep interval).
+//
+// With ev, it announces what it deleted, with owners and the reason.
+func sweepQuery(ev bool) string {
+	if !ev {
+		return sqlSweepBatch
+	}
+	return sqlSweepBatch + `
+WHERE ` + notifyGone(`del src`, `{{channel}}`, store.ReasonExpired) + ` >= 0`
+}
+
 const sqlSweepBatch = `WITH st AS (
     SELECT m.cursor FROM {{maintenance}} m
     WHERE m.name = 'sweep' AND (m.holder = $1 OR m.lease_until <= now())
@@ -276,7 +321,7 @@ const sqlSweepBatch = `WITH st AS (
 ), chunk AS (
     SELECT s.id FROM {{sessions}} s, st WHERE s.id > st.cursor ORDER BY s.id LIMIT $2
 ), del AS (
-    DELETE FROM {{sessions}} s USING chunk c WHERE s.id = c.id AND ` + expired + ` RETURNING s.id
+    DELETE FROM {{sessions}} s USING chunk c WHERE s.id = c.id AND ` + expired + ` RETURNING s.id, s.user_id
 ), trim AS (
     -- expired attributes of live sessions: already invisible to reads, now gone
     UPDATE {{sessions}} s SET attrs = s.attrs - k.keys, attr_expiry = s.attr_expiry - k.keys

@@ -13,6 +13,19 @@ const (
 	EventUserDropped EventKind = 'C' // drop User's cached sessions; nothing was deleted
 	EventAllDeleted  EventKind = 'A' // every session is gone
 	EventHeartbeat   EventKind = 'h' // a listener's probe of its own connection
+	EventCreated     EventKind = 'n' // IDs were created, owned by Users (sent only with events on)
+)
+
+// DeleteReason says why sessions were deleted, in events (Event.Reason);
+// zero when the announcement does not say (events off).
+type DeleteReason byte
+
+// The reasons, part of the wire format as well.
+const (
+	ReasonDeleted DeleteReason = 'd' // Delete
+	ReasonRenewed DeleteReason = 'r' // renewed away; NewIDs holds the new ID
+	ReasonEvicted DeleteReason = 'c' // evicted by the per-user cap
+	ReasonExpired DeleteReason = 'e' // expired and swept
 )
 
 // Event tells every node that cached copies may be wrong.
@@ -27,4 +40,11 @@ type Event struct {
 	User    string // with the user-wide kinds
 	Node    string // with EventHeartbeat, EventUpdated and EventPushed: the sender
 	Seq     uint64 // with EventHeartbeat
+
+	// What session events need, in announcements sent with events on
+	// (Config.Events); nil or zero otherwise.
+	Users  []string     // one per ID: the owner ("" for anonymous)
+	Keys   [][]string   // with EventUpdated and EventPushed, one per ID: the keys written
+	Reason DeleteReason // with EventDeleted
+	NewIDs []ID         // with ReasonRenewed, one per ID
 }
