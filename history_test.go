@@ -91,12 +91,20 @@ func runHistory(t *testing.T, c *cluster, seed uint64, d time.Duration) {
 	if capped {
 		cfg.MaxSessionsPerUser = historyCap
 	}
+	cfg.Events = rand.New(rand.NewPCG(seed, salt+16)).IntN(2) == 0
+	cfg.EventBuffer = 1 << 20 // a gap would be the history's fault, not the library's
 	nodes := make([]*pgsession.Manager, historyNodes)
 	for i := range nodes {
 		nodes[i] = c.node(cfg)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
+	var logs []*eventLog
+	if cfg.Events {
+		var err error
+		logs, err = subscribeAll(ctx, nodes)
+		require.NoError(t, err)
+	}
 
 	rec := &recorder{base: time.Now()}
 	runWorkers(ctx, rec, nodes, seed, salt, d, c.kind == "memory")
@@ -115,8 +123,13 @@ func runHistory(t *testing.T, c *cluster, seed uint64, d time.Duration) {
 	for _, m := range nodes {
 		pushed += m.Stats().PushedCopies
 	}
-	t.Logf("%s: capped=%v, %s; %d copies replaced by pushed rows; final reads of %d logged-out sessions on every node took %v, the checks %v",
-		c.kind, capped, ch.summary(), pushed, len(loggedOut), read.Round(time.Millisecond), (time.Since(started) - read).Round(time.Millisecond))
+	t.Logf("%s: capped=%v, events=%v, %s; %d copies replaced by pushed rows; final reads of %d logged-out sessions on every node took %v, the checks %v",
+		c.kind, capped, cfg.Events, ch.summary(), pushed, len(loggedOut), read.Round(time.Millisecond), (time.Since(started) - read).Round(time.Millisecond))
+	if logs != nil {
+		if bad := checkEvents(rec.ops, logs); len(bad) > 0 {
+			t.Errorf("seed %d: events contradict the history on %s:\n  %s", seed, c.kind, strings.Join(bad, "\n  "))
+		}
+	}
 	if c.kind == "postgres" && pushed == 0 {
 		t.Error("no pushed row replaced a copy: the history did not exercise DESIGN C9")
 	}
