@@ -50,6 +50,7 @@ Commands:
   stats [-json]              session counts, top users, sizes, listening nodes, the sweep
   sweep                      delete expired sessions now (one pass)
   import scs [-dry-run]      copy the live sessions of an scs postgresstore table, same tokens
+  watch [-json]              print session events from every node as they happen, until Ctrl-C
   key [-id ID]               print a new token signing key, for PGSESSION_KEYS
 
 Commands that reach the database take -db URL (default $DATABASE_URL),
@@ -90,6 +91,8 @@ func (c *cli) run(ctx context.Context, args []string) int {
 		return c.sweep(ctx, rest)
 	case "import":
 		return c.group(ctx, "import", rest, map[string]func(context.Context, []string) int{"scs": c.importSCS})
+	case "watch":
+		return c.watch(ctx, rest)
 	case "key":
 		return c.key(ctx, rest)
 	default:
@@ -250,6 +253,12 @@ func (c *cli) withManager(ctx context.Context, name string, d *dbFlags, run func
 // migrates (a schema that is behind is an error saying so), and it runs no
 // background work and keeps no cache.
 func (c *cli) openManager(ctx context.Context, d *dbFlags) (*pgsession.Manager, error) {
+	return c.openManagerWith(ctx, d, nil)
+}
+
+// openManagerWith is openManager with tune, if set, applied to the Config
+// last: watch turns events on.
+func (c *cli) openManagerWith(ctx context.Context, d *dbFlags, tune func(*pgsession.Config)) (*pgsession.Manager, error) {
 	url, err := c.connString(d)
 	if err != nil {
 		return nil, err
@@ -258,6 +267,9 @@ func (c *cli) openManager(ctx context.Context, d *dbFlags) (*pgsession.Manager, 
 	cfg.ManualMigrations = true
 	cfg.TouchInterval, cfg.SweepInterval, cfg.CacheSize = -1, -1, -1
 	cfg.Logger = slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if tune != nil {
+		tune(&cfg)
+	}
 	m, err := pgsession.Open(ctx, url, cfg)
 	if errors.Is(err, pgsession.ErrSchemaVersion) {
 		return nil, fmt.Errorf("%w\n(run \"pgsession migrate up\" with the same -schema and -prefix)", err)

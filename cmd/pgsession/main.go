@@ -1,6 +1,7 @@
 // Command pgsession runs the pgsession demo and administers sessions kept in
 // PostgreSQL: schema migrations, session lists, counts and revocation,
-// statistics, expiry sweeps, and the import of scs sessions.
+// statistics, expiry sweeps, the import of scs sessions, and a live feed of
+// session events.
 //
 // Usage:
 //
@@ -18,6 +19,7 @@
 //	pgsession stats [-top N] [-sample N] [-json]
 //	pgsession sweep
 //	pgsession import scs [-table NAME] [-from-schema NAME] [-batch N] [-user-key KEY] [-dry-run]
+//	pgsession watch [-json]
 //	pgsession key [-id ID]
 //
 // The commands that reach the database take -db (default $DATABASE_URL),
