@@ -35,6 +35,11 @@ type sessionInfo struct {
 	Created   time.Time `json:"created"`
 	LastSeen  time.Time `json:"last_seen"`
 	UserAgent string    `json:"user_agent"`
+	// Device sums up UserAgent, and IP is the address the session began
+	// from, as the page shows them (live.js redraws the page's list from
+	// this one).
+	Device string `json:"device"`
+	IP     string `json:"ip"`
 }
 
 type errorResponse struct {
@@ -145,6 +150,7 @@ func (n *Node) apiSessions(w http.ResponseWriter, r *http.Request) {
 		out[i] = sessionInfo{
 			ID: s.ID().String(), Current: s.ID() == cur.ID(),
 			Created: s.CreatedAt(), LastSeen: s.LastSeenAt(), UserAgent: s.UserAgent(),
+			Device: device(s.UserAgent()), IP: s.IP(),
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

@@ -47,6 +47,10 @@ type Options struct {
 	// their other sessions. Defaults to DefaultReauthMaxAge; tests shorten
 	// it.
 	ReauthMaxAge time.Duration
+	// Heartbeat is how often an idle event stream (GET /api/events) gets a
+	// comment line, and checks that its session is still live. Defaults to
+	// DefaultHeartbeat; tests shorten it.
+	Heartbeat time.Duration
 	// Logger receives a line per request and the errors the middleware
 	// reports. Defaults to discarding them.
 	Logger *slog.Logger
@@ -85,6 +89,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		opts.ReauthMaxAge = DefaultReauthMaxAge
 	case opts.ReauthMaxAge < 0:
 		return nil, errors.New("demo: negative ReauthMaxAge")
+	}
+	switch {
+	case opts.Heartbeat == 0:
+		opts.Heartbeat = DefaultHeartbeat
+	case opts.Heartbeat < 0:
+		return nil, errors.New("demo: negative Heartbeat")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -129,6 +139,9 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			Logger:             opts.Logger.With("node", name),
 			SweepInterval:      time.Minute,
 			MaxSessionsPerUser: MaxSessionsPerUser,
+			// The pages' live session lists (GET /api/events) subscribe to
+			// session events, which every node must announce.
+			Events: true,
 		}
 		var m *pgsession.Manager
 		if store != nil {
@@ -147,6 +160,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, err
 		}
 		n.URL = "http://" + displayAddr(lns[i].Addr())
+		n.heartbeat = opts.Heartbeat
 		c.Nodes[i] = n
 	}
 	for _, n := range c.Nodes {
@@ -180,10 +194,14 @@ func (c *Cluster) URLs() [2]string { return [2]string{c.Nodes[0].URL, c.Nodes[1]
 func (c *Cluster) Err() <-chan error { return c.errs }
 
 // Shutdown stops both servers gracefully (requests in flight finish, within
-// ctx), then closes the Managers, which flushes pending last-access writes.
-// Later calls return the first call's result.
+// ctx; event streams, which never would, end first), then closes the
+// Managers, which flushes pending last-access writes. Later calls return the
+// first call's result.
 func (c *Cluster) Shutdown(ctx context.Context) error {
 	c.stopOnce.Do(func() {
+		for _, n := range c.Nodes {
+			n.stopStreams()
+		}
 		var wg sync.WaitGroup
 		errs := make([]error, len(c.servers)+1)
 		for i, srv := range c.servers {

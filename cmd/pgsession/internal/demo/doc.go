@@ -24,6 +24,22 @@
 // same browser ends the first user's session, and the new user starts with
 // a counter at zero; the same user logging in again keeps the counter.
 //
+// # Live session list
+//
+// The sessions list follows changes made anywhere without a reload: a
+// device of the user's logging in, being revoked or logging out, on either
+// node. The nodes' Managers run with pgsession.Config.Events, and the page's
+// script (/live.js) opens GET /api/events, a server-sent event stream. Each
+// message only says that the list changed, and the script reads it again
+// through GET /api/sessions, so the list has one source. A stream carries
+// only what concerns the user's own sessions (never another user's, whose
+// IDs are none of theirs), plus a message after a user-wide or global
+// deletion or lost events. It ends when the client leaves, the node stops,
+// or its own session ends; the page then finds itself logged out and shows
+// the log-in form. Without script the page is as before, only not live.
+// A page of another origin cannot read a user's stream: that would take
+// CORS, which the demo never grants.
+//
 // # Recent log-in
 //
 // Ending the user's other sessions, all at once (/logout-others) or one by
@@ -61,11 +77,19 @@
 //	POST   /api/login              {"user": NAME} -> 200 {"user","node","version"} and the session cookie
 //	GET    /api/me                 -> 200 {"user","node","version","counter","authenticated_at","auth_method"}, 401 without a live session
 //	POST   /api/counter            -> 200 {"counter","node","version"}: adds one
-//	GET    /api/sessions           -> 200 [{"id","current","created","last_seen","user_agent"}]
+//	GET    /api/sessions           -> 200 [{"id","current","created","last_seen","user_agent","device","ip"}]
 //	DELETE /api/sessions/{id}      -> 204; 404 unless it is one of the caller's sessions; 403 after an old log-in
 //	POST   /api/logout             -> 204
 //	POST   /api/logout-everywhere  -> 204
 //	POST   /api/logout-others      -> 200 {"ended": N}; 403 after an old log-in
+//	GET    /api/events             -> 200 text/event-stream, "data: {"kind","id"}" per change to the caller's sessions
+//
+// GET /api/events sends kind "created" or "deleted" with the session's id,
+// "user-deleted" after a log out everywhere or of the other devices,
+// "all-deleted", and "missed" when events may have been lost; a comment
+// line every DefaultHeartbeat (15 seconds) keeps a quiet stream open. It
+// answers 401 without a live session. /live.js, the page's script, is
+// served outside the session middleware, like /metrics.
 //
 // A request with a body must declare it as JSON, Content-Type
 // application/json (parameters such as charset allowed), or it is refused

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -42,6 +43,10 @@ type Node struct {
 	reauthMaxAge time.Duration // see DefaultReauthMaxAge
 	peers        []peer        // every node, this one included, for the page's links
 	log          *slog.Logger
+	heartbeat    time.Duration // see DefaultHeartbeat
+
+	quit     chan struct{} // closed by stopStreams
+	quitOnce sync.Once
 }
 
 // peer is a node as a page links to it.
@@ -71,7 +76,8 @@ func newNode(name string, m *pgsession.Manager, keys *token.Ring, backend string
 	if err != nil {
 		return nil, fmt.Errorf("node %s: %w", name, err)
 	}
-	return &Node{Name: name, m: m, mw: mw, backend: backend, reauthMaxAge: reauthMaxAge, log: log}, nil
+	return &Node{Name: name, m: m, mw: mw, backend: backend, reauthMaxAge: reauthMaxAge, log: log,
+		heartbeat: DefaultHeartbeat, quit: make(chan struct{})}, nil
 }
 
 // Handler returns the node's pages and API behind the session middleware.
@@ -93,6 +99,7 @@ func (n *Node) Handler() http.Handler {
 	mux.HandleFunc("POST /api/logout", n.apiLogOut)
 	mux.HandleFunc("POST /api/logout-everywhere", n.apiLogOutEverywhere)
 	mux.HandleFunc("POST /api/logout-others", n.apiLogOutOthers)
+	mux.HandleFunc("GET /api/events", n.apiEvents)
 
 	// The node's metrics, outside the session middleware: a scraper has no
 	// session and needs none.
@@ -100,6 +107,7 @@ func (n *Node) Handler() http.Handler {
 	reg.MustRegister(pgsessionprom.NewCollector(n.m))
 	outer := http.NewServeMux()
 	outer.Handle("GET /metrics", loopbackOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	outer.HandleFunc("GET /live.js", serveLiveScript) // the same for everyone: no session either
 	sessions := n.mw.Handler(mux)
 	// The API's content-type check comes before the session middleware, so
 	// a refused request costs no session work.
@@ -115,7 +123,9 @@ func (n *Node) common(next http.Handler) http.Handler {
 		start := time.Now()
 		h := w.Header()
 		h.Set("X-Pgsession-Node", n.Name)
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		// Scripts only from this node's own files (live.js), and requests
+		// (its event stream and the session list) only to this node.
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "same-origin")
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)

@@ -63,6 +63,7 @@ var flashes = map[string]string{
 	"busy":       "The counter was too busy; try again.",
 	"gone":       "Your session had already ended.",
 	"reauth":     "Ending your other sessions needs a recent log-in: log in again, then try once more.",
+	"ended":      "This session has ended: it was logged out or revoked elsewhere, or it expired.",
 }
 
 // GET /

@@ -1,0 +1,115 @@
+package demo_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pgsession/pgsession/cmd/pgsession/internal/demo"
+)
+
+// A stream opened on node A reports what the user's other devices do on
+// node B (log in, revoke, log out), and nothing of another user's; it ends
+// when its own session does.
+func TestEventStream(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cl *demo.Cluster) {
+		a, b := cl.URLs()[0], cl.URLs()[1]
+		laptop := newClient(t, "laptop/1.0")
+		laptop.logIn(a, "alice")
+		laptopID := laptop.currentID(a)
+		s := laptop.openStream(a)
+		require.Equal(t, http.StatusOK, s.resp.StatusCode)
+		require.Equal(t, "text/event-stream", s.resp.Header.Get("Content-Type"))
+		require.Equal(t, "no-store", s.resp.Header.Get("Cache-Control"))
+		require.Equal(t, "A", s.resp.Header.Get("X-Pgsession-Node"))
+		// The laptop's own log-in may be announced after its stream opened:
+		// PostgreSQL delivers announcements a little later.
+		next := func() notice {
+			t.Helper()
+			for {
+				if n := s.next(); n != (notice{Kind: "created", ID: laptopID}) {
+					return n
+				}
+			}
+		}
+
+		// Bob comes and goes first. Notices keep the database's order, so
+		// had his leaked, they would come before alice's.
+		bob := newClient(t, "bob/1.0")
+		bob.logIn(b, "bob")
+		require.Equal(t, http.StatusNoContent, bob.call("POST", b+"/api/logout", nil, nil))
+
+		phone := newClient(t, "phone/1.0")
+		phone.logIn(b, "alice")
+		phoneID := phone.currentID(b)
+		require.Equal(t, notice{Kind: "created", ID: phoneID}, next())
+
+		tablet := newClient(t, "tablet/1.0")
+		tablet.logIn(b, "alice")
+		tabletID := tablet.currentID(b)
+		require.Equal(t, notice{Kind: "created", ID: tabletID}, next())
+
+		require.Equal(t, http.StatusNoContent, phone.call("DELETE", b+"/api/sessions/"+tabletID, nil, nil))
+		require.Equal(t, notice{Kind: "deleted", ID: tabletID}, next())
+
+		require.Equal(t, http.StatusNoContent, phone.call("POST", b+"/api/logout", nil, nil))
+		require.Equal(t, notice{Kind: "deleted", ID: phoneID}, next())
+
+		// Logging out the others from node B ends the laptop's session, and
+		// with it the laptop's stream, which may not reconnect.
+		phone.logIn(b, "alice")
+		require.Equal(t, "created", next().Kind)
+		require.Equal(t, http.StatusOK, phone.call("POST", b+"/api/logout-others", nil, nil))
+		require.Equal(t, notice{Kind: "user-deleted"}, next())
+		s.requireEnd()
+		require.Equal(t, http.StatusUnauthorized, laptop.openStream(a).resp.StatusCode)
+	})
+}
+
+// Without a session there is no stream.
+func TestEventStreamNeedsSession(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cl *demo.Cluster) {
+		c := newClient(t, "test/1.0")
+		resp, body := c.do("GET", cl.URLs()[0]+"/api/events", nil)
+		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+		require.JSONEq(t, `{"error":"not logged in"}`, string(body))
+	})
+}
+
+// A quiet stream gets heartbeats.
+func TestEventStreamHeartbeat(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cl *demo.Cluster) {
+		c := newClient(t, "test/1.0")
+		c.logIn(cl.URLs()[1], "alice")
+		s := c.openStream(cl.URLs()[1])
+		for range 2 {
+			select {
+			case text := <-s.comments:
+				require.Equal(t, "heartbeat", text)
+			case <-time.After(5 * time.Second):
+				t.Fatal("no heartbeat within 5s")
+			}
+		}
+	}, func(o *demo.Options) { o.Heartbeat = 20 * time.Millisecond })
+}
+
+// Shutdown ends open streams instead of waiting for them, which would be
+// forever.
+func TestShutdownEndsStreams(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cl *demo.Cluster) {
+		c := newClient(t, "test/1.0")
+		c.logIn(cl.URLs()[0], "alice")
+		streams := []*stream{c.openStream(cl.URLs()[0]), c.openStream(cl.URLs()[1])}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		require.NoError(t, cl.Shutdown(ctx))
+		require.Less(t, time.Since(start), 3*time.Second)
+		for _, s := range streams {
+			s.requireEnd()
+		}
+	})
+}
