@@ -54,10 +54,10 @@ func nextFlushGap(gap time.Duration, n int) time.Duration {
 }
 
 type announcer struct {
-	send   func(ctx context.Context, payloads []string) error
-	log    func(msg string, args ...any)
-	node   string
-	events bool // session events on: updates also carry their owner and keys
+	send     func(ctx context.Context, payloads []string) error
+	log      func(msg string, args ...any)
+	instance string // this Manager's instance name, carried in its payloads
+	events   bool   // session events on: updates also carry their owner and keys
 
 	mu      sync.Mutex
 	pending map[store.ID]pendingCopy // guarded by mu; newest version per session
@@ -75,8 +75,8 @@ type pendingCopy struct {
 	keys    []string
 }
 
-func newAnnouncer(node string, send func(context.Context, []string) error, log func(string, ...any)) *announcer {
-	return &announcer{node: node, send: send, log: log, pending: map[store.ID]pendingCopy{}, wake: make(chan struct{}, 1)}
+func newAnnouncer(instance string, send func(context.Context, []string) error, log func(string, ...any)) *announcer {
+	return &announcer{instance: instance, send: send, log: log, pending: map[store.ID]pendingCopy{}, wake: make(chan struct{}, 1)}
 }
 
 // add queues version of id for the next announcement; rec, if not nil, is
@@ -197,12 +197,12 @@ func (a *announcer) flush(ctx context.Context) (int, error) {
 // updates go in the "e" form with owners and keys; hints stay "u".
 func (a *announcer) payloads(batch map[store.ID]pendingCopy) []string {
 	if recs, keys, ok := a.pushable(batch); ok {
-		if payload, ok := notify.EncodePush(a.node, recs, keys); ok {
+		if payload, ok := notify.EncodePush(a.instance, recs, keys); ok {
 			return []string{payload}
 		}
 	}
-	hints := store.Event{Kind: store.EventUpdated, Node: a.node}
-	updates := store.Event{Kind: store.EventUpdated, Node: a.node, Keys: [][]string{}}
+	hints := store.Event{Kind: store.EventUpdated, Instance: a.instance}
+	updates := store.Event{Kind: store.EventUpdated, Instance: a.instance, Keys: [][]string{}}
 	for id, p := range batch {
 		e := &hints
 		if a.events && p.keys != nil {

@@ -141,20 +141,20 @@ func (m *Manager) applyChanges(rows []store.Change) {
 // memoryBus is the bus of Managers sharing a MemoryStore: delivery is
 // synchronous and cannot fail, so it is always healthy.
 type memoryBus struct {
-	st     *memory.Store
-	node   string
-	events bool
-	cancel func()
-	sent   atomic.Uint64
+	st       *memory.Store
+	instance string
+	events   bool
+	cancel   func()
+	sent     atomic.Uint64
 }
 
 // newMemoryBus subscribes m to st's events except its own update
 // announcements, as the PostgreSQL listener skips them: the writer already
 // cached what it wrote. With events on it keeps them, for its subscribers.
 func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
-	node := m.instance
-	return &memoryBus{st: st, node: node, events: m.cfg.Events, cancel: st.Subscribe(func(e store.Event) {
-		if e.Kind == store.EventUpdated && e.Node == node && !m.cfg.Events {
+	instance := m.instance
+	return &memoryBus{st: st, instance: instance, events: m.cfg.Events, cancel: st.Subscribe(func(e store.Event) {
+		if e.Kind == store.EventUpdated && e.Instance == instance && !m.cfg.Events {
 			return
 		}
 		m.onEvent(e)
@@ -163,7 +163,7 @@ func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
 
 func (b *memoryBus) announce(id store.ID, version int64, rec *store.Record, keys []string) {
 	b.sent.Add(1)
-	e := store.Event{Kind: store.EventUpdated, Node: b.node, IDs: []store.ID{id}, Versions: []int64{version}}
+	e := store.Event{Kind: store.EventUpdated, Instance: b.instance, IDs: []store.ID{id}, Versions: []int64{version}}
 	if b.events && keys != nil && rec != nil {
 		e.Users, e.Keys = []string{rec.UserID}, [][]string{keys}
 	}

@@ -106,7 +106,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		connect = func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, connCfg) }
 	}
 	l := &notify.Listener{
-		Connect: connect, Channel: names.Channel(), Node: m.instance,
+		Connect: connect, Channel: names.Channel(), Instance: m.instance,
 		PingInterval: cfg.ListenerPingInterval, PingTimeout: cfg.ListenerPingTimeout,
 		OnEvent: m.onEvent, OnUp: m.listenerUp, OnDown: m.listenerDown, Log: cfg.Logger,
 		KeepOwn: cfg.Events,

@@ -418,11 +418,11 @@ func (s *Store) Touch(_ context.Context, touches []store.Touch, granularity time
 }
 
 // SweepBatch deletes up to batch expired sessions while holding the sweep lease.
-func (s *Store) SweepBatch(_ context.Context, node string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
+func (s *Store) SweepBatch(_ context.Context, holder string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if s.sweepHolder != node && now.Before(s.sweepUntil) {
+	if s.sweepHolder != holder && now.Before(s.sweepUntil) {
 		return store.SweepBatch{}, nil
 	}
 	r := store.SweepBatch{Claimed: true}
@@ -447,7 +447,7 @@ func (s *Store) SweepBatch(_ context.Context, node string, batch int, lease, eve
 	if r.Done {
 		s.sweepHolder, s.sweepUntil = "", now.Add(every)
 	} else {
-		s.sweepHolder, s.sweepUntil = node, now.Add(lease)
+		s.sweepHolder, s.sweepUntil = holder, now.Add(lease)
 	}
 	return r, nil
 }

@@ -14,7 +14,7 @@ import (
 //	n: <item>                       a session created: "<hex id>:<hex user>"
 //	x: <reason>|<item>,...          sessions deleted, and why; with reason
 //	                                "r" each item ends ":<hex new id>"
-//	e: <node>|<hex id>:<version>:<hex user>:<hex keys>,...
+//	e: <instance>|<hex id>:<version>:<hex user>:<hex keys>,...
 //	                                updates with the keys they wrote, joined
 //	                                by NUL (which keys cannot hold); empty
 //	                                when they would not fit
@@ -29,7 +29,7 @@ const keySep = "\x00"
 // encodeUpdatedWithKeys returns the "e" payloads for e (an EventUpdated
 // with Users and Keys), several when its ids do not fit in one.
 func encodeUpdatedWithKeys(e store.Event) []string {
-	head := formatVersion + "|" + string(eventUpdatedWithKeys) + "|" + e.Node + "|"
+	head := formatVersion + "|" + string(eventUpdatedWithKeys) + "|" + e.Instance + "|"
 	var out []string
 	var b strings.Builder
 	for i, id := range e.IDs {

@@ -20,7 +20,7 @@ func TestEventFormsRoundTrip(t *testing.T) {
 		{Kind: store.EventDeleted, Reason: store.ReasonEvicted, IDs: []store.ID{id(1), id(3)}, Users: []string{"b", "b"}},
 		{Kind: store.EventDeleted, Reason: store.ReasonExpired, IDs: []store.ID{id(4)}, Users: []string{""}},
 		{Kind: store.EventDeleted, Reason: store.ReasonRenewed, IDs: []store.ID{id(1)}, Users: []string{odd}, NewIDs: []store.ID{id(9)}},
-		{Kind: store.EventUpdated, Node: "n1", IDs: []store.ID{id(1), id(2)}, Versions: []int64{3, 1 << 40},
+		{Kind: store.EventUpdated, Instance: "n1", IDs: []store.ID{id(1), id(2)}, Versions: []int64{3, 1 << 40},
 			Users: []string{odd, ""}, Keys: [][]string{{"a", odd}, {"cart"}}},
 	} {
 		ps := notify.Encode(e)
@@ -35,7 +35,7 @@ func TestEventFormsRoundTrip(t *testing.T) {
 // IDs still fits the payload limit, and every id arrives once.
 func TestEventFormsSplitUnderTheLimit(t *testing.T) {
 	e := store.Event{Kind: store.EventDeleted, Reason: store.ReasonExpired}
-	u := store.Event{Kind: store.EventUpdated, Node: "n1"}
+	u := store.Event{Kind: store.EventUpdated, Instance: "n1"}
 	for i := range 500 {
 		sid := id(byte(i))
 		sid[1] = byte(i >> 8)
@@ -63,7 +63,7 @@ func TestEventFormsSplitUnderTheLimit(t *testing.T) {
 // An update whose keys alone pass the limit is announced without them: a
 // subscriber sees nil keys, never a missing event.
 func TestUpdateWithTooManyKeysDropsTheKeys(t *testing.T) {
-	e := store.Event{Kind: store.EventUpdated, Node: "n1", IDs: []store.ID{id(1)}, Versions: []int64{2},
+	e := store.Event{Kind: store.EventUpdated, Instance: "n1", IDs: []store.ID{id(1)}, Versions: []int64{2},
 		Users: []string{"u"}, Keys: [][]string{{strings.Repeat("k", notify.MaxPayload)}}}
 	ps := notify.Encode(e)
 	require.Len(t, ps, 1)

@@ -30,7 +30,7 @@ import (
 type Listener struct {
 	Connect      func(ctx context.Context) (*pgx.Conn, error)
 	Channel      string
-	Node         string
+	Instance     string // this Manager's instance name, to know its own payloads
 	PingInterval time.Duration
 	PingTimeout  time.Duration
 	OnEvent      func(store.Event)
@@ -167,7 +167,7 @@ func (l *Listener) probe(ctx context.Context, conn *pgx.Conn) error {
 	l.seq++
 	ctx, cancel := context.WithTimeout(ctx, l.PingTimeout)
 	defer cancel()
-	payload := Encode(store.Event{Kind: store.EventHeartbeat, Node: l.Node, Seq: l.seq})[0]
+	payload := Encode(store.Event{Kind: store.EventHeartbeat, Instance: l.Instance, Seq: l.seq})[0]
 	if _, err := conn.Exec(ctx, "SELECT pg_notify($1, $2)", l.Channel, payload); err != nil {
 		return fmt.Errorf("heartbeat: %w", err)
 	}
@@ -203,8 +203,8 @@ func (l *Listener) handle(payload string, seq uint64) bool {
 	}
 	switch {
 	case e.Kind == store.EventHeartbeat:
-		return seq != 0 && e.Node == l.Node && e.Seq == seq
-	case !l.KeepOwn && (e.Kind == store.EventUpdated || e.Kind == store.EventPushed) && e.Node == l.Node:
+		return seq != 0 && e.Instance == l.Instance && e.Seq == seq
+	case !l.KeepOwn && (e.Kind == store.EventUpdated || e.Kind == store.EventPushed) && e.Instance == l.Instance:
 		return false // our own announcement: this node has the copy already
 	}
 	l.OnEvent(e)
@@ -212,15 +212,15 @@ func (l *Listener) handle(payload string, seq uint64) bool {
 }
 
 // ownAnnouncement reports whether payload is an "u" or "r" form this node
-// sent: "1|<kind>|<node>|...".
+// sent: "1|<kind>|<instance>|...".
 func (l *Listener) ownAnnouncement(payload string) bool {
 	head := len(formatVersion) + 3 // "1|u|"
-	if len(payload) <= head+len(l.Node) || payload[:len(formatVersion)+1] != formatVersion+"|" || payload[head-1] != '|' {
+	if len(payload) <= head+len(l.Instance) || payload[:len(formatVersion)+1] != formatVersion+"|" || payload[head-1] != '|' {
 		return false
 	}
 	kind := store.EventKind(payload[len(formatVersion)+1])
 	return (kind == store.EventUpdated || kind == store.EventPushed) &&
-		payload[head:head+len(l.Node)] == l.Node && payload[head+len(l.Node)] == '|'
+		payload[head:head+len(l.Instance)] == l.Instance && payload[head+len(l.Instance)] == '|'
 }
 
 func closeQuietly(conn *pgx.Conn) {

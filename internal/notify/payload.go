@@ -15,13 +15,14 @@ import (
 
 // Payload format, version 1: "1|<kind>|<body>" where body is
 //
-//	u: <node>|<hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
-//	A: empty                            h: <node>|<seq>
-//	r: <node>|<rows> (see push.go)
-//	n, x, e: with session events on (see events.go)
+//	u: <instance>|<hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
+//	A: empty                               h: <instance>|<seq>
+//	r: <instance>|<rows> (see push.go)     n, x, e: with session events on (see events.go)
 //
-// The node that announced an update already holds it, so "u" and "r" name
-// their sender and the sender's listener skips them.
+// The node that announced an update already holds it, so "u" and "r" carry
+// their sender's instance name (its Manager's random name, never
+// Config.NodeID, which two nodes may share), and the sender's listener skips
+// them.
 //
 // The SQL in internal/postgres writes the "d", "U" and "A" forms itself,
 // inside the transaction that deletes.
@@ -44,7 +45,7 @@ func Encode(e store.Event) []string {
 	}
 	head := formatVersion + "|" + string(e.Kind) + "|"
 	if e.Kind == store.EventUpdated {
-		head += e.Node + "|"
+		head += e.Instance + "|"
 	}
 	switch e.Kind {
 	case store.EventUpdated, store.EventDeleted:
@@ -71,14 +72,14 @@ func Encode(e store.Event) []string {
 		}
 		return out
 	case store.EventPushed:
-		if p, ok := EncodePush(e.Node, e.Records, e.Keys); ok {
+		if p, ok := EncodePush(e.Instance, e.Records, e.Keys); ok {
 			return []string{p}
 		}
 		// Too large, or rows without their encoding: the versions alone.
 		e.Kind = store.EventUpdated
 		return Encode(e)
 	case store.EventHeartbeat:
-		return []string{head + e.Node + "|" + strconv.FormatUint(e.Seq, 10)}
+		return []string{head + e.Instance + "|" + strconv.FormatUint(e.Seq, 10)}
 	case store.EventAllDeleted:
 		return []string{head[:len(head)-1]}
 	default:
@@ -116,21 +117,21 @@ func Decode(p string) (store.Event, error) {
 			return bad(why)
 		}
 	case eventUpdatedWithKeys:
-		node, items, ok := cut(body)
+		instance, items, ok := cut(body)
 		if !ok {
-			return bad("no node")
+			return bad("no instance")
 		}
-		e.Kind, e.Node = store.EventUpdated, node
+		e.Kind, e.Instance = store.EventUpdated, instance
 		if why := decodeUpdatedWithKeys(&e, items); why != "" {
 			return bad(why)
 		}
 	case store.EventUpdated, store.EventDeleted:
 		if e.Kind == store.EventUpdated {
-			node, ids, ok := strings.Cut(body, "|")
+			instance, ids, ok := strings.Cut(body, "|")
 			if !ok {
-				return bad("no node")
+				return bad("no instance")
 			}
-			e.Node, body = node, ids
+			e.Instance, body = instance, ids
 		}
 		if body == "" {
 			return bad("no ids")
@@ -170,17 +171,17 @@ func Decode(p string) (store.Event, error) {
 			return bad("body on A")
 		}
 	case store.EventHeartbeat:
-		node, seq, ok := strings.Cut(body, "|")
+		instance, seq, ok := strings.Cut(body, "|")
 		n, err := strconv.ParseUint(seq, 10, 64)
 		if !ok || err != nil {
 			return bad("heartbeat")
 		}
-		e.Node, e.Seq = node, n
+		e.Instance, e.Seq = instance, n
 	default:
 		return bad("unknown kind")
 	}
 	return e, nil
 }
 
-// cut splits "<node>|<rest>".
-func cut(body string) (node, rest string, ok bool) { return strings.Cut(body, "|") }
+// cut splits "<instance>|<rest>".
+func cut(body string) (instance, rest string, ok bool) { return strings.Cut(body, "|") }

@@ -20,12 +20,12 @@ func id(b byte) store.ID {
 
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	events := []store.Event{
-		{Kind: store.EventUpdated, Node: "n1", IDs: []store.ID{id(1), id(2)}, Versions: []int64{7, 1 << 40}},
+		{Kind: store.EventUpdated, Instance: "n1", IDs: []store.ID{id(1), id(2)}, Versions: []int64{7, 1 << 40}},
 		{Kind: store.EventDeleted, IDs: []store.ID{id(3)}},
 		{Kind: store.EventUserDeleted, User: "ada|lovelace"},
 		{Kind: store.EventUserDropped, User: "ünïcode"},
 		{Kind: store.EventAllDeleted},
-		{Kind: store.EventHeartbeat, Node: "n1", Seq: 42},
+		{Kind: store.EventHeartbeat, Instance: "n1", Seq: 42},
 	}
 	for _, e := range events {
 		ps := notify.Encode(e)
@@ -39,7 +39,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 // Many ids split into payloads that each stay under PostgreSQL's limit
 // (DESIGN L2) and together carry every id once.
 func TestLargeEventsSplitUnderTheLimit(t *testing.T) {
-	e := store.Event{Kind: store.EventUpdated, Node: "node"}
+	e := store.Event{Kind: store.EventUpdated, Instance: "node"}
 	for i := 0; i < 1000; i++ {
 		e.IDs = append(e.IDs, id(byte(i)))
 		e.Versions = append(e.Versions, int64(i+1))

@@ -13,7 +13,7 @@ import (
 	"github.com/pgsession/pgsession/internal/store"
 )
 
-// The "r" form pushes the rows an update returned: "1|r|<node>|<rows>",
+// The "r" form pushes the rows an update returned: "1|r|<instance>|<rows>",
 // where rows is a JSON array holding, per row, the array
 //
 //	[hex id, version, user id, created, updated, last seen, expires,
@@ -35,10 +35,10 @@ const pushFields = 13
 //
 // keys, with session events on, holds the keys each update wrote: each row
 // then has a 14th field, the keys joined by NUL.
-func EncodePush(node string, recs []*store.Record, keys [][]string) (string, bool) {
+func EncodePush(instance string, recs []*store.Record, keys [][]string) (string, bool) {
 	b := make([]byte, 0, 512)
 	b = append(b, formatVersion+"|"+string(store.EventPushed)+"|"...)
-	b = append(b, node...)
+	b = append(b, instance...)
 	b = append(b, "|["...)
 	for i, r := range recs {
 		if r.Lazy == nil {
@@ -111,17 +111,17 @@ func appendCompact(b, raw []byte) ([]byte, bool) {
 	return out.Bytes(), true
 }
 
-// decodePush reads the body of an "r" payload: "<node>|<rows>". Every
+// decodePush reads the body of an "r" payload: "<instance>|<rows>". Every
 // listening node reads every push, most of them for sessions it does not
 // hold, so this is a scanner of the one shape EncodePush writes (compact,
 // fields in order) rather than a general JSON decoder: about a tenth of
 // the time and allocations (BenchmarkDecodePush).
 func decodePush(e *store.Event, body string) error {
-	node, rows, ok := cut(body)
+	instance, rows, ok := cut(body)
 	if !ok {
-		return fmt.Errorf("no node")
+		return fmt.Errorf("no instance")
 	}
-	e.Node = node
+	e.Instance = instance
 	sc := &scanner{s: rows}
 	if !sc.eat('[') {
 		return fmt.Errorf("rows")

@@ -33,7 +33,7 @@ func TestPushedRowsRoundTrip(t *testing.T) {
 	e, err := notify.Decode(p)
 	require.NoError(t, err, p)
 	require.Equal(t, store.EventPushed, e.Kind)
-	require.Equal(t, "n1", e.Node)
+	require.Equal(t, "n1", e.Instance)
 	require.Equal(t, []store.ID{id(1), id(2)}, e.IDs)
 	require.Equal(t, []int64{7, 1 << 40}, e.Versions)
 	for i, got := range e.Records {
@@ -70,7 +70,7 @@ func TestPushTooLargeFallsBackToVersions(t *testing.T) {
 	_, ok = notify.EncodePush("n1", many, nil)
 	require.False(t, ok, "40 rows of 200 bytes exceed one payload")
 
-	e := store.Event{Kind: store.EventPushed, Node: "n1", IDs: []store.ID{id(1)}, Versions: []int64{3},
+	e := store.Event{Kind: store.EventPushed, Instance: "n1", IDs: []store.ID{id(1)}, Versions: []int64{3},
 		Records: []*store.Record{row(1, 3, big)}}
 	ps := notify.Encode(e)
 	require.Len(t, ps, 1)

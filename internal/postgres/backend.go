@@ -464,9 +464,9 @@ func isDeadlock(err error) bool {
 }
 
 // SweepBatch runs one step of the shared expiry sweep.
-func (b *Backend) SweepBatch(ctx context.Context, node string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
+func (b *Backend) SweepBatch(ctx context.Context, holder string, batch int, lease, every time.Duration) (store.SweepBatch, error) {
 	var r store.SweepBatch
-	err := b.pool.QueryRow(ctx, b.sweepSQL, node, batch, interval(lease), interval(every)).
+	err := b.pool.QueryRow(ctx, b.sweepSQL, holder, batch, interval(lease), interval(every)).
 		Scan(&r.Claimed, &r.Scanned, &r.Deleted, &r.Trimmed)
 	r.Done = r.Claimed && r.Scanned < batch
 	return r, err

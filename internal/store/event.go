@@ -38,8 +38,10 @@ type Event struct {
 	// without reading the database again.
 	Records []*Record
 	User    string // with the user-wide kinds
-	Node    string // with EventHeartbeat, EventUpdated and EventPushed: the sender
-	Seq     uint64 // with EventHeartbeat
+	// Instance is the sender's instance name (a Manager's random name, never
+	// Config.NodeID), with EventHeartbeat, EventUpdated and EventPushed.
+	Instance string
+	Seq      uint64 // with EventHeartbeat
 
 	// What session events need, in announcements sent with events on
 	// (Config.Events); nil or zero otherwise.

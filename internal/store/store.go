@@ -181,7 +181,9 @@ type Backend interface {
 	Page(ctx context.Context, after ID, limit int) ([]*Record, error)
 	Renew(ctx context.Context, r Renewal) (*Record, []ID, error)
 	Touch(ctx context.Context, touches []Touch, granularity time.Duration) error
-	SweepBatch(ctx context.Context, node string, batch int, lease, interval time.Duration) (SweepBatch, error)
+	// SweepBatch runs one step of the shared sweep for holder (the sweep
+	// lease's owner: NodeID and instance name).
+	SweepBatch(ctx context.Context, holder string, batch int, lease, interval time.Duration) (SweepBatch, error)
 	// DropUserCache tells every node to forget a user's cached sessions.
 	DropUserCache(ctx context.Context, userID string) error
 	Locker
