@@ -129,7 +129,7 @@ func (c *cluster) unmanagedNode(cfg pgsession.Config) *pgsession.Manager {
 	if c.kind == "memory" {
 		m, err = pgsession.NewMemory(c.mem, cfg)
 	} else {
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(c.t, nil), listenDirect(c.t, withSchema(cfg, c.schema)))
+		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(c.t, nil), pgsessiontest.ListenDirect(c.t, withSchema(cfg, c.schema)))
 	}
 	require.NoError(c.t, err)
 	return m

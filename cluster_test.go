@@ -2,7 +2,6 @@ package pgsession_test
 
 import (
 	"context"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -14,9 +13,11 @@ import (
 )
 
 // cluster is one shared store (a fresh schema, or a MemoryStore) and the
-// nodes (Managers) a test starts on it.
+// nodes (Managers) a test starts on it: pgsessiontest's Backend, with the
+// names these tests use.
 type cluster struct {
 	t      *testing.T
+	b      *pgsessiontest.Backend
 	kind   string // "memory" or "postgres"
 	schema string
 	mem    *pgsession.MemoryStore
@@ -24,23 +25,15 @@ type cluster struct {
 
 // forEachBackend runs the same test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	t.Parallel()
-	for _, kind := range []string{"memory", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			test(t, newCluster(t, kind))
-		})
-	}
+	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) { test(t, clusterOn(t, b)) })
 }
 
 func newCluster(t *testing.T, kind string) *cluster {
-	c := &cluster{t: t, kind: kind}
-	if kind == "memory" {
-		c.mem = pgsession.NewMemoryStore()
-	} else {
-		c.schema = pgsessiontest.Schema(t)
-	}
-	return c
+	return clusterOn(t, pgsessiontest.NewBackend(t, kind))
+}
+
+func clusterOn(t *testing.T, b *pgsessiontest.Backend) *cluster {
+	return &cluster{t: t, b: b, kind: b.Kind, schema: b.Schema, mem: b.Memory}
 }
 
 // testConfig is a Config with background work off, so tests decide when
@@ -58,39 +51,12 @@ func (c *cluster) node(cfg pgsession.Config) *pgsession.Manager {
 // tracedNode also returns the round-trip counter of the node's own pool
 // (nil on memory).
 func (c *cluster) tracedNode(cfg pgsession.Config) (*pgsession.Manager, *pgsessiontest.RoundTrips) {
-	t := c.t
-	t.Helper()
-	var (
-		m   *pgsession.Manager
-		rt  *pgsessiontest.RoundTrips
-		err error
-	)
+	c.t.Helper()
 	if c.kind == "memory" {
-		m, err = pgsession.NewMemory(c.mem, cfg)
-	} else {
-		cfg.Schema = c.schema
-		rt = &pgsessiontest.RoundTrips{Skip: isBackground}
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(t, rt), listenDirect(t, cfg))
+		return c.b.Node(c.t, cfg, nil), nil
 	}
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
-	return m, rt
-}
-
-// listenDirect gives a PostgreSQL node's listener the direct connection of
-// PGSESSION_TEST_LISTENER_URL, if set and the test chose no listener of its
-// own: make test-pgbouncer sends the pools through PgBouncer in transaction
-// mode, which cannot carry LISTEN. The listener is named as New names it
-// (ListenerApplicationName), so tests find it in pg_stat_activity.
-func listenDirect(tb testing.TB, cfg pgsession.Config) pgsession.Config {
-	if cfg.ListenerConnect != nil || !pgsessiontest.DirectListener() {
-		return cfg
-	}
-	if cfg.NodeID == "" {
-		cfg.NodeID = rand.Text() // random, as New would choose
-	}
-	cfg.ListenerConnect = pgsessiontest.ListenerConnect(tb, "pgsession-listener-"+cfg.NodeID)
-	return cfg
+	rt := &pgsessiontest.RoundTrips{Skip: isBackground}
+	return c.b.Node(c.t, cfg, rt), rt
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -113,7 +79,7 @@ func (c *cluster) rowCount(t *testing.T) int {
 // tracedNodeWith starts a PostgreSQL node whose pool reports to tracer.
 func (c *cluster) tracedNodeWith(cfg pgsession.Config, tracer pgx.QueryTracer) (*pgsession.Manager, error) {
 	cfg.Schema = c.schema
-	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), listenDirect(c.t, cfg))
+	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), pgsessiontest.ListenDirect(c.t, cfg))
 	require.NoError(c.t, err)
 	c.t.Cleanup(func() { require.NoError(c.t, m.Close(context.Background())) })
 	return m, nil

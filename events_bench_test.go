@@ -93,7 +93,7 @@ func newEventsSide(b *testing.B, name string, pools []*pgxpool.Pool, cfg pgsessi
 	var wg sync.WaitGroup
 	b.Cleanup(wg.Wait)
 	for i, pool := range pools {
-		m, err := pgsession.New(ctx, pool, listenDirect(b, cfg))
+		m, err := pgsession.New(ctx, pool, pgsessiontest.ListenDirect(b, cfg))
 		if err != nil {
 			b.Fatal(err)
 		}

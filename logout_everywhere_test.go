@@ -54,7 +54,7 @@ func TestLogOutEverywhereEndsARacingRenewal(t *testing.T) {
 				cfg := testConfig()
 				cfg.Schema = c.schema
 				cfg.MaxSessionsPerUser = 10
-				m, err := pgsession.New(ctx, pool, listenDirect(t, cfg))
+				m, err := pgsession.New(ctx, pool, pgsessiontest.ListenDirect(t, cfg))
 				require.NoError(t, err)
 				t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
 

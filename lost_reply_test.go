@@ -28,7 +28,7 @@ func TestUpdateWhoseReplyIsLostIsStillHonoured(t *testing.T) {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 		cfg.MaxConns = 1
 	})
-	a, err := pgsession.New(ctx, pool, listenDirect(t, withSchema(testConfig(), c.schema)))
+	a, err := pgsession.New(ctx, pool, pgsessiontest.ListenDirect(t, withSchema(testConfig(), c.schema)))
 	require.NoError(t, err)
 	t.Cleanup(func() { proxy.Cut(); proxy.Pass(); require.NoError(t, a.Close(context.Background())) })
 	b := c.node(testConfig())

@@ -311,7 +311,7 @@ func TestMigrationsUpDownAndManualMode(t *testing.T) {
 	ctx := ctxT(t)
 	schema := pgsessiontest.Schema(t)
 	pool := pgsessiontest.Pool(t, nil)
-	cfg := listenDirect(t, pgsession.Config{Schema: schema, TablePrefix: "app_", ManualMigrations: true, TouchInterval: -1, SweepInterval: -1})
+	cfg := pgsessiontest.ListenDirect(t, pgsession.Config{Schema: schema, TablePrefix: "app_", ManualMigrations: true, TouchInterval: -1, SweepInterval: -1})
 
 	_, err := pgsession.New(ctx, pool, cfg)
 	require.ErrorIs(t, err, pgsession.ErrSchemaVersion)
@@ -434,7 +434,7 @@ func TestTouchesAreWrittenInIDOrder(t *testing.T) {
 	cfg.TouchInterval = time.Hour // flushed by Close
 	cfg.TouchBatchSize = 40
 	tr := &touchArgs{}
-	m, err := pgsession.New(ctx, pgsessiontest.Pool(t, tr), listenDirect(t, cfg))
+	m, err := pgsession.New(ctx, pgsessiontest.Pool(t, tr), pgsessiontest.ListenDirect(t, cfg))
 	require.NoError(t, err)
 	var tokens []string
 	for range 100 {

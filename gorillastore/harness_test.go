@@ -22,31 +22,20 @@ import (
 	"github.com/pgsession/pgsession/token"
 )
 
-// cluster is one shared store (a fresh schema, or a MemoryStore) and the
-// pgsession nodes a test starts on it.
+// cluster is one shared store (pgsessiontest's Backend) and the pgsession
+// nodes a test starts on it.
 type cluster struct {
-	t      *testing.T
-	kind   string // "memory" or "postgres"
-	schema string
-	mem    *pgsession.MemoryStore
-	keys   *token.Ring // every node signs with the same ring
+	t    *testing.T
+	b    *pgsessiontest.Backend
+	kind string      // "memory" or "postgres"
+	keys *token.Ring // every node signs with the same ring
 }
 
 // forEachBackend runs the same test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	t.Parallel()
-	for _, kind := range []string{"memory", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := &cluster{t: t, kind: kind, keys: newRing(t, "k1")}
-			if kind == "memory" {
-				c.mem = pgsession.NewMemoryStore()
-			} else {
-				c.schema = pgsessiontest.Schema(t)
-			}
-			test(t, c)
-		})
-	}
+	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) {
+		test(t, &cluster{t: t, b: b, kind: b.Kind, keys: newRing(t, "k1")})
+	})
 }
 
 func newRing(t testing.TB, id string) *token.Ring {
@@ -61,27 +50,15 @@ func newRing(t testing.TB, id string) *token.Ring {
 // test ends. Background touches and sweeps are off; a non-nil rt counts the
 // round trips of a PostgreSQL node's pool (background work left out).
 func (c *cluster) node(rt *pgsessiontest.RoundTrips) *pgsession.Manager {
-	t := c.t
-	t.Helper()
+	c.t.Helper()
 	cfg := pgsession.Config{TouchInterval: -1, SweepInterval: -1}
-	var m *pgsession.Manager
-	var err error
-	if c.kind == "memory" {
-		m, err = pgsession.NewMemory(c.mem, cfg)
-	} else {
-		cfg.Schema = c.schema
-		var tracer pgx.QueryTracer // a nil *RoundTrips would not be a nil tracer
-		if rt != nil {
-			cfg.ChangePollInterval = -1 // no background reads to count
-			rt.Skip = func(sql string) bool { return strings.HasPrefix(sql, "SELECT pg_notify(") }
-			tracer = rt
-		}
-		pool := pgsessiontest.Pool(t, tracer)
-		m, err = pgsession.New(context.Background(), pool, cfg)
+	var tracer pgx.QueryTracer // a nil *RoundTrips would not be a nil tracer
+	if rt != nil && c.kind == "postgres" {
+		cfg.ChangePollInterval = -1 // no background reads to count
+		rt.Skip = func(sql string) bool { return strings.HasPrefix(sql, "SELECT pg_notify(") }
+		tracer = rt
 	}
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
-	return m
+	return c.b.Node(c.t, cfg, tracer)
 }
 
 // store returns a Store on m with the cluster's keys.

@@ -467,7 +467,7 @@ func TestConcurrentSavesKeepEachOthersKeys(t *testing.T) {
 // none.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
-	c := &cluster{t: t, kind: "postgres", schema: pgsessiontest.Schema(t), keys: newRing(t, "k1")}
+	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "postgres"), kind: "postgres", keys: newRing(t, "k1")}
 	rt := &pgsessiontest.RoundTrips{}
 	m := c.node(rt)
 	store := c.store(m, gorillastore.WithUserKey("uid"))

@@ -20,9 +20,10 @@ import (
 )
 
 // cluster is one shared store (a MemoryStore, or a fresh schema) and the
-// nodes a test starts on it: the root package's harness, rebuilt here
-// because its helpers live in a _test package.
+// nodes a test starts on it: pgsessiontest's Backend, with the names these
+// tests use.
 type cluster struct {
+	b      *pgsessiontest.Backend
 	kind   string // "memory" or "postgres"
 	mem    *pgsession.MemoryStore
 	schema string
@@ -30,23 +31,15 @@ type cluster struct {
 
 // forEachBackend runs test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	t.Parallel()
-	for _, kind := range []string{"memory", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			test(t, newCluster(t, kind))
-		})
-	}
+	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) { test(t, clusterOn(b)) })
 }
 
 func newCluster(tb testing.TB, kind string) *cluster {
-	c := &cluster{kind: kind}
-	if kind == "memory" {
-		c.mem = pgsession.NewMemoryStore()
-	} else {
-		c.schema = pgsessiontest.Schema(tb)
-	}
-	return c
+	return clusterOn(pgsessiontest.NewBackend(tb, kind))
+}
+
+func clusterOn(b *pgsessiontest.Backend) *cluster {
+	return &cluster{b: b, kind: b.Kind, mem: b.Memory, schema: b.Schema}
 }
 
 // testConfig turns background work off, so tests decide what happens when.
@@ -57,19 +50,7 @@ func testConfig() pgsession.Config {
 // node starts a Manager on the cluster's store, closed when the test ends.
 func (c *cluster) node(tb testing.TB, cfg pgsession.Config) *pgsession.Manager {
 	tb.Helper()
-	var (
-		m   *pgsession.Manager
-		err error
-	)
-	if c.kind == "memory" {
-		m, err = pgsession.NewMemory(c.mem, cfg)
-	} else {
-		cfg.Schema = c.schema
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(tb, nil), cfg)
-	}
-	require.NoError(tb, err)
-	tb.Cleanup(func() { require.NoError(tb, m.Close(context.Background())) })
-	return m
+	return c.b.Node(tb, cfg, nil)
 }
 
 // rowCount counts stored sessions, live or not.

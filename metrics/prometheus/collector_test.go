@@ -26,27 +26,14 @@ import (
 // above the milliseconds it takes, so only a broken mechanism fails.
 const within = 5 * time.Second
 
-// cluster is a set of nodes sharing one store: a MemoryStore, or a schema
-// of the test database with a pool per node.
+// cluster is a set of nodes sharing one store (pgsessiontest's Backend).
 type cluster struct {
-	t      *testing.T
-	mem    *pgsession.MemoryStore // nil on PostgreSQL
-	schema string
+	t *testing.T
+	b *pgsessiontest.Backend
 }
 
 func forEachBackend(t *testing.T, f func(t *testing.T, c *cluster)) {
-	for _, kind := range []string{"postgres", "memory"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := &cluster{t: t}
-			if kind == "memory" {
-				c.mem = pgsession.NewMemoryStore()
-			} else {
-				c.schema = pgsessiontest.Schema(t)
-			}
-			f(t, c)
-		})
-	}
+	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) { f(t, &cluster{t: t, b: b}) })
 }
 
 // node starts a Manager named nodeID, with touches and sweeps off so only
@@ -60,16 +47,7 @@ func (c *cluster) node(nodeID string, edit ...func(*pgsession.Config)) *pgsessio
 	for _, e := range edit {
 		e(&cfg)
 	}
-	var m *pgsession.Manager
-	var err error
-	if c.mem != nil {
-		m, err = pgsession.NewMemory(c.mem, cfg)
-	} else {
-		cfg.Schema = c.schema
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(t, nil), cfg)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
+	m := c.b.Node(t, cfg, nil)
 	require.Eventually(t, func() bool { return !m.Stats().CacheBypassed }, within, time.Millisecond, "the cache comes into use")
 	return m
 }
@@ -201,7 +179,7 @@ func TestMetricsCountWhatTheNodesDid(t *testing.T) {
 		// which replaced B's copy: B's read was a hit. In memory, B's copy
 		// was dropped: its read went to the store, a second miss.
 		wantB := nodeSamples("node-b", 2, 2, 1, 0, 0, 1, 0, 0)
-		if c.mem == nil {
+		if c.b.Memory == nil {
 			wantB = merge(nodeSamples("node-b", 3, 1, 1, 0, 0, 1, 0, 0),
 				map[string]float64{sample("pgsession_pushed_copies_total", "node-b"): 1})
 		}
@@ -214,7 +192,7 @@ func TestMetricsCountWhatTheNodesDid(t *testing.T) {
 // gauges return to 0.
 func TestMetricsShowAListenerOutage(t *testing.T) {
 	t.Parallel()
-	c := &cluster{t: t, schema: pgsessiontest.Schema(t)}
+	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "postgres")}
 	proxy := pgsessiontest.NewProxy(t, databaseAddr(t))
 	m := c.node("node-a", func(cfg *pgsession.Config) {
 		cfg.ListenerConnect = listenThrough(proxy)
@@ -269,7 +247,7 @@ func listenThrough(p *pgsessiontest.Proxy) func(context.Context) (*pgx.Conn, err
 // The metrics follow Prometheus's naming conventions (promlint): counters
 // end in _total, units are base units, every metric has help.
 func TestMetricsPassLint(t *testing.T) {
-	c := &cluster{t: t, mem: pgsession.NewMemoryStore()}
+	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "memory")}
 	problems, err := testutil.CollectAndLint(pgsessionprom.NewCollector(c.node("node-a")))
 	require.NoError(t, err)
 	require.Empty(t, problems)
@@ -278,7 +256,7 @@ func TestMetricsPassLint(t *testing.T) {
 // Each Manager has its sixteen series; registering a Collector with no
 // Manager, a nil one or two of the same NodeID fails with the reason.
 func TestRegisterChecksTheManagers(t *testing.T) {
-	c := &cluster{t: t, mem: pgsession.NewMemoryStore()}
+	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "memory")}
 	a, b, a2 := c.node("node-a"), c.node("node-b"), c.node("node-a")
 	require.Equal(t, 2*(16+8), testutil.CollectAndCount(pgsessionprom.NewCollector(a, b)), "16 series and 8 histograms each")
 
