@@ -25,6 +25,44 @@
 // (64 KiB by default, so about 48 KiB of scs data); a larger commit fails
 // with pgsession.ErrAttributeTooLarge and writes nothing.
 //
+// # Users
+//
+// WithUserKey names the scs key whose value is the user ID (a string, or
+// an integer, bound as its decimal form), so Manager.ListUser, DeleteUser
+// ("log out everywhere") and Config.MaxSessionsPerUser work for scs
+// sessions:
+//
+//	sessionManager.Store = scsstore.New(m, scsstore.WithUserKey("userID"))
+//
+//	// log in, as scs recommends:
+//	sessionManager.RenewToken(r.Context())
+//	sessionManager.Put(r.Context(), "userID", id)
+//
+// A store sees only scs's encoded data, so the Store decodes it at each
+// commit with the SessionManager's codec (scs.GobCodec unless WithCodec
+// names another); reading the value from the request instead is not
+// possible, as scs holds the session's lock while it commits. RenewToken's
+// new token is created bound to the user (evicting the user's oldest
+// sessions past the cap); later commits are Updates whose result names the
+// bound user, so binding costs a decode per commit but no round trip until
+// the user changes. A session without the key, or with "", is anonymous.
+//
+// pgsession changes a session's user only with a new token (Renew), which a
+// store cannot hand scs. So when the user changes under a token (a log in
+// or out without RenewToken), the commit ends the session and starts it
+// again under the same token, bound to the new user or none, with the new
+// data: two more round trips. It works, but call RenewToken at log in and
+// log out: a token known before a log in would otherwise stay valid after
+// it (session fixation). A commit through a key from All (scs's Iterate)
+// has no token to do that with, so one that changes the user fails and
+// writes nothing; Destroy such a session instead.
+//
+// A value under the key that is neither a string nor an integer, or that
+// pgsession refuses (over 256 bytes, not UTF-8, holding NUL), fails the
+// commit with an error wrapping pgsession.ErrInvalidUserID and writes
+// nothing (scs answers 500), rather than store a user that the user's
+// DeleteUser would miss. So does data the codec cannot decode.
+//
 // # Reads across nodes
 //
 // A read is served from the node's cache; a write on another node reaches

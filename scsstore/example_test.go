@@ -54,3 +54,33 @@ func Example() {
 	// Hello from a session!
 	// [scs]
 }
+
+// With WithUserKey, the session RenewToken starts at log in is bound to the
+// user, so pgsession lists it and DeleteUser logs the user out everywhere.
+func ExampleWithUserKey() {
+	ctx := context.Background()
+	m, err := pgsession.NewMemory(nil, pgsession.Config{})
+	if err != nil {
+		panic(err)
+	}
+	defer m.Close(ctx)
+
+	sessionManager := scs.New()
+	sessionManager.Store = scsstore.New(m, scsstore.WithUserKey("userID"))
+	h := sessionManager.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := sessionManager.RenewToken(r.Context()); err != nil { // log in
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		sessionManager.Put(r.Context(), "userID", 42)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodPost, "/login", nil))
+
+	devices, _ := m.ListUser(ctx, "42")
+	fmt.Println(len(devices))
+	n, _ := m.DeleteUser(ctx, "42")
+	fmt.Println(n)
+	// Output:
+	// 1
+	// 1
+}

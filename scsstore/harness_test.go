@@ -45,9 +45,15 @@ func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
 // node starts a pgsession Manager on the cluster's store, closed when the
 // test ends. Background touches and sweeps are off.
 func (c *cluster) node() *pgsession.Manager {
+	c.t.Helper()
+	return c.nodeWith(pgsession.Config{})
+}
+
+// nodeWith is node with cfg's other settings.
+func (c *cluster) nodeWith(cfg pgsession.Config) *pgsession.Manager {
 	t := c.t
 	t.Helper()
-	cfg := pgsession.Config{TouchInterval: -1, SweepInterval: -1}
+	cfg.TouchInterval, cfg.SweepInterval = -1, -1
 	var m *pgsession.Manager
 	var err error
 	if c.kind == "memory" {
@@ -63,9 +69,9 @@ func (c *cluster) node() *pgsession.Manager {
 
 // newSCS returns an scs SessionManager on m, switched over in one line, that
 // fails the test on any error it would turn into a 500.
-func newSCS(t testing.TB, m *pgsession.Manager) *scs.SessionManager {
+func newSCS(t testing.TB, m *pgsession.Manager, opts ...scsstore.Option) *scs.SessionManager {
 	sm := scs.New()
-	sm.Store = scsstore.New(m)
+	sm.Store = scsstore.New(m, opts...)
 	sm.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		t.Errorf("scs error on %s: %v", r.URL.Path, err)
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -41,6 +41,9 @@ type Store struct {
 	secret [32]byte // HMAC key of the keys All returns; never leaves the process
 	seen   seenSet  // sessions found, created or deleted here: never recreated
 	get    []pgsession.GetOption
+
+	userKey string    // scs key holding the user ID; "" binds no user
+	codec   scs.Codec // decodes scs's data to read userKey
 }
 
 // Option adjusts a Store.
@@ -80,7 +83,7 @@ func WithFreshReads() Option {
 
 // New returns a Store that keeps scs sessions in m.
 func New(m *pgsession.Manager, opts ...Option) *Store {
-	s := &Store{m: m, key: DefaultAttributeKey, get: []pgsession.GetOption{pgsession.NoTouch()}}
+	s := &Store{m: m, key: DefaultAttributeKey, get: []pgsession.GetOption{pgsession.NoTouch()}, codec: scs.GobCodec{}}
 	s.seen.half = DefaultSeenCapacity / 2
 	for _, o := range opts {
 		o(s)
@@ -133,7 +136,9 @@ func (s *Store) Commit(token string, b []byte, expiry time.Time) error {
 // session this Store has seen, or one named by a key from All, is updated
 // and never recreated: if it was deleted meanwhile, the commit does nothing
 // and returns nil. A token never seen here, one scs has just generated,
-// starts a session. An expiry already past deletes the session.
+// starts a session. An expiry already past deletes the session. With
+// WithUserKey, the session is bound to the user the data names, and a
+// commit that changes the user rebinds it (see the package documentation).
 func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	d := time.Until(expiry) // at once: the database applies it to its own clock
 	id, byKey, ok := s.resolve(token)
@@ -143,33 +148,63 @@ func (s *Store) CommitCtx(ctx context.Context, token string, b []byte, expiry ti
 	if d <= 0 {
 		return s.delete(ctx, "commit", id)
 	}
-	raw := encodeBlob(b)
-	if byKey || s.seen.has(id) {
-		return s.update(ctx, id, raw, d)
+	user, err := s.userOf(b)
+	if err != nil {
+		return fmt.Errorf("scsstore: commit: %w", err)
 	}
-	_, err := s.m.CreateWithToken(ctx, token, "", map[string]any{s.key: raw},
-		pgsession.WithLifetime(d), pgsession.WithIdleTimeout(-1))
+	raw := encodeBlob(b)
+	if byKey {
+		if ok, err := s.checkKeyUser(ctx, id, user); !ok {
+			if err != nil {
+				err = fmt.Errorf("scsstore: commit: %w", err)
+			}
+			return err
+		}
+		return s.update(ctx, "", id, user, raw, d)
+	}
+	if s.seen.has(id) {
+		return s.update(ctx, token, id, user, raw, d)
+	}
+	err = s.create(ctx, token, user, raw, d)
 	switch {
 	case err == nil:
-		s.seen.add(id)
 		return nil
 	case errors.Is(err, pgsession.ErrSessionExists):
 		// Not seen here but stored: created by another Store, or seen so
 		// long ago that it was forgotten. It exists, so update it.
 		s.seen.add(id)
-		return s.update(ctx, id, raw, d)
+		return s.update(ctx, token, id, user, raw, d)
 	}
 	return fmt.Errorf("scsstore: commit: %w", err)
 }
 
-// update writes the blob to a session that must already exist. A session
-// gone meanwhile stays gone: that is what its deleter wanted.
-func (s *Store) update(ctx context.Context, id pgsession.ID, raw json.RawMessage, d time.Duration) error {
-	_, err := s.m.Update(ctx, id, new(pgsession.Patch).SetRaw(s.key, raw), pgsession.SetLifetime(d))
-	if err == nil || errors.Is(err, pgsession.ErrNotFound) {
-		return nil
+// create starts the session of a token scs generated, bound to user.
+func (s *Store) create(ctx context.Context, token, user string, raw json.RawMessage, d time.Duration) error {
+	sess, err := s.m.CreateWithToken(ctx, token, user, map[string]any{s.key: raw},
+		pgsession.WithLifetime(d), pgsession.WithIdleTimeout(-1))
+	if err == nil {
+		s.seen.add(sess.ID())
 	}
-	return fmt.Errorf("scsstore: commit: %w", err)
+	return err
+}
+
+// update writes the blob to a session that must already exist. A session
+// gone meanwhile stays gone: that is what its deleter wanted. The update's
+// result names the session's user, so a change of user costs nothing until
+// it happens; then the session of token is rebound.
+func (s *Store) update(ctx context.Context, token string, id pgsession.ID, user string, raw json.RawMessage, d time.Duration) error {
+	sess, err := s.m.Update(ctx, id, new(pgsession.Patch).SetRaw(s.key, raw), pgsession.SetLifetime(d))
+	switch {
+	case errors.Is(err, pgsession.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("scsstore: commit: %w", err)
+	case s.userKey == "" || sess.UserID() == user:
+		return nil
+	case token == "": // a key from All, rebound meanwhile
+		return fmt.Errorf("scsstore: commit: %w", errNoRebind)
+	}
+	return s.rebind(ctx, token, id, user, raw, d)
 }
 
 // Delete ends a session; see DeleteCtx.
