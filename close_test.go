@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // cachedAt reports whether m serves id at version v without a database read.
@@ -129,7 +130,7 @@ func (c *cluster) unmanagedNode(cfg pgsession.Config) *pgsession.Manager {
 	if c.kind == "memory" {
 		m, err = pgsession.NewMemory(c.mem, cfg)
 	} else {
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(c.t, nil), pgsessiontest.ListenDirect(c.t, withSchema(cfg, c.schema)))
+		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(c.t, nil), backends.ListenDirect(c.t, withSchema(cfg, c.schema)))
 	}
 	require.NoError(c.t, err)
 	return m

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // cluster is one shared store (a fresh schema, or a MemoryStore) and the
@@ -17,7 +18,7 @@ import (
 // names these tests use.
 type cluster struct {
 	t      *testing.T
-	b      *pgsessiontest.Backend
+	b      *backends.Backend
 	kind   string // "memory" or "postgres"
 	schema string
 	mem    *pgsession.MemoryStore
@@ -25,14 +26,14 @@ type cluster struct {
 
 // forEachBackend runs the same test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) { test(t, clusterOn(t, b)) })
+	backends.ForEach(t, func(t *testing.T, b *backends.Backend) { test(t, clusterOn(t, b)) })
 }
 
 func newCluster(t *testing.T, kind string) *cluster {
-	return clusterOn(t, pgsessiontest.NewBackend(t, kind))
+	return clusterOn(t, backends.New(t, kind))
 }
 
-func clusterOn(t *testing.T, b *pgsessiontest.Backend) *cluster {
+func clusterOn(t *testing.T, b *backends.Backend) *cluster {
 	return &cluster{t: t, b: b, kind: b.Kind, schema: b.Schema, mem: b.Memory}
 }
 
@@ -79,7 +80,7 @@ func (c *cluster) rowCount(t *testing.T) int {
 // tracedNodeWith starts a PostgreSQL node whose pool reports to tracer.
 func (c *cluster) tracedNodeWith(cfg pgsession.Config, tracer pgx.QueryTracer) (*pgsession.Manager, error) {
 	cfg.Schema = c.schema
-	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), pgsessiontest.ListenDirect(c.t, cfg))
+	m, err := pgsession.New(context.Background(), pgsessiontest.Pool(c.t, tracer), backends.ListenDirect(c.t, cfg))
 	require.NoError(c.t, err)
 	c.t.Cleanup(func() { require.NoError(c.t, m.Close(context.Background())) })
 	return m, nil

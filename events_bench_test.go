@@ -16,6 +16,7 @@ import (
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // What session events (Config.Events) cost. Each benchmark sets the library
@@ -93,7 +94,7 @@ func newEventsSide(b *testing.B, name string, pools []*pgxpool.Pool, cfg pgsessi
 	var wg sync.WaitGroup
 	b.Cleanup(wg.Wait)
 	for i, pool := range pools {
-		m, err := pgsession.New(ctx, pool, pgsessiontest.ListenDirect(b, cfg))
+		m, err := pgsession.New(ctx, pool, backends.ListenDirect(b, cfg))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -7,10 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
-	"github.com/pgsession/pgsession/internal/memory"
-	"github.com/pgsession/pgsession/internal/postgres"
 	"github.com/pgsession/pgsession/internal/store"
 )
 
@@ -272,33 +268,14 @@ func (l *Lock) Release(ctx context.Context) error {
 
 // Querier runs a query in the caller's transaction; pgx.Tx, pgx.Conn and
 // pgxpool.Pool satisfy it.
-type Querier interface {
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
+type Querier = store.Querier
 
 // Guard checks, inside the caller's own transaction tx, that this lock's
 // fence is still the live lease, and keeps it so until tx ends: no other
 // owner can take the lease over meanwhile. It returns ErrLockNotHeld if the
 // lease is gone. On the memory backend tx may be nil.
 func (l *Lock) Guard(ctx context.Context, tx Querier) error {
-	switch b := l.m.backend.(type) {
-	case *postgres.Backend:
-		if tx == nil {
-			return op("guard lock", errors.New("a transaction is required"))
-		}
-		var one int
-		err := tx.QueryRow(ctx, b.GuardSQL(), l.req.Session[:], l.req.Resource, l.req.Fence).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return op("guard lock", ErrLockNotHeld)
-		}
-		return op("guard lock", err)
-	case *memory.Store:
-		if !b.GuardLock(l.req.Session, l.req.Resource, l.req.Fence) {
-			return op("guard lock", ErrLockNotHeld)
-		}
-		return nil
-	}
-	return op("guard lock", errors.ErrUnsupported)
+	return op("guard lock", l.m.backend.GuardLock(ctx, tx, l.req))
 }
 
 // heartbeat extends the lease every HeartbeatInterval and declares it lost

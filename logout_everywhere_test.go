@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // "Log out everywhere" ends a session whose renewal raced it (DESIGN W5).
@@ -54,7 +55,7 @@ func TestLogOutEverywhereEndsARacingRenewal(t *testing.T) {
 				cfg := testConfig()
 				cfg.Schema = c.schema
 				cfg.MaxSessionsPerUser = 10
-				m, err := pgsession.New(ctx, pool, pgsessiontest.ListenDirect(t, cfg))
+				m, err := pgsession.New(ctx, pool, backends.ListenDirect(t, cfg))
 				require.NoError(t, err)
 				t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
 

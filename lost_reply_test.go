@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // An update that commits while its reply is lost reports ErrOutcomeUnknown;
@@ -28,7 +29,7 @@ func TestUpdateWhoseReplyIsLostIsStillHonoured(t *testing.T) {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
 		cfg.MaxConns = 1
 	})
-	a, err := pgsession.New(ctx, pool, pgsessiontest.ListenDirect(t, withSchema(testConfig(), c.schema)))
+	a, err := pgsession.New(ctx, pool, backends.ListenDirect(t, withSchema(testConfig(), c.schema)))
 	require.NoError(t, err)
 	t.Cleanup(func() { proxy.Cut(); proxy.Pass(); require.NoError(t, a.Close(context.Background())) })
 	b := c.node(testConfig())

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // sessionsTable is the quoted name of a test schema's sessions table.
@@ -311,7 +312,7 @@ func TestMigrationsUpDownAndManualMode(t *testing.T) {
 	ctx := ctxT(t)
 	schema := pgsessiontest.Schema(t)
 	pool := pgsessiontest.Pool(t, nil)
-	cfg := pgsessiontest.ListenDirect(t, pgsession.Config{Schema: schema, TablePrefix: "app_", ManualMigrations: true, TouchInterval: -1, SweepInterval: -1})
+	cfg := backends.ListenDirect(t, pgsession.Config{Schema: schema, TablePrefix: "app_", ManualMigrations: true, TouchInterval: -1, SweepInterval: -1})
 
 	_, err := pgsession.New(ctx, pool, cfg)
 	require.ErrorIs(t, err, pgsession.ErrSchemaVersion)
@@ -434,7 +435,7 @@ func TestTouchesAreWrittenInIDOrder(t *testing.T) {
 	cfg.TouchInterval = time.Hour // flushed by Close
 	cfg.TouchBatchSize = 40
 	tr := &touchArgs{}
-	m, err := pgsession.New(ctx, pgsessiontest.Pool(t, tr), pgsessiontest.ListenDirect(t, cfg))
+	m, err := pgsession.New(ctx, pgsessiontest.Pool(t, tr), backends.ListenDirect(t, cfg))
 	require.NoError(t, err)
 	var tokens []string
 	for range 100 {

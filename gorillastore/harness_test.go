@@ -19,6 +19,7 @@ import (
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/gorillastore"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 	"github.com/pgsession/pgsession/token"
 )
 
@@ -26,14 +27,14 @@ import (
 // nodes a test starts on it.
 type cluster struct {
 	t    *testing.T
-	b    *pgsessiontest.Backend
+	b    *backends.Backend
 	kind string      // "memory" or "postgres"
 	keys *token.Ring // every node signs with the same ring
 }
 
 // forEachBackend runs the same test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) {
+	backends.ForEach(t, func(t *testing.T, b *backends.Backend) {
 		test(t, &cluster{t: t, b: b, kind: b.Kind, keys: newRing(t, "k1")})
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/gorillastore"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 type profile struct {
@@ -467,7 +468,7 @@ func TestConcurrentSavesKeepEachOthersKeys(t *testing.T) {
 // none.
 func TestRoundTrips(t *testing.T) {
 	t.Parallel()
-	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "postgres"), kind: "postgres", keys: newRing(t, "k1")}
+	c := &cluster{t: t, b: backends.New(t, "postgres"), kind: "postgres", keys: newRing(t, "k1")}
 	rt := &pgsessiontest.RoundTrips{}
 	m := c.node(rt)
 	store := c.store(m, gorillastore.WithUserKey("uid"))

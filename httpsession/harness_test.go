@@ -16,6 +16,7 @@ import (
 	"github.com/pgsession/pgsession"
 	"github.com/pgsession/pgsession/httpsession"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 	"github.com/pgsession/pgsession/token"
 )
 
@@ -23,7 +24,7 @@ import (
 // nodes a test starts on it: pgsessiontest's Backend, with the names these
 // tests use.
 type cluster struct {
-	b      *pgsessiontest.Backend
+	b      *backends.Backend
 	kind   string // "memory" or "postgres"
 	mem    *pgsession.MemoryStore
 	schema string
@@ -31,14 +32,14 @@ type cluster struct {
 
 // forEachBackend runs test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) { test(t, clusterOn(b)) })
+	backends.ForEach(t, func(t *testing.T, b *backends.Backend) { test(t, clusterOn(b)) })
 }
 
 func newCluster(tb testing.TB, kind string) *cluster {
-	return clusterOn(pgsessiontest.NewBackend(tb, kind))
+	return clusterOn(backends.New(tb, kind))
 }
 
-func clusterOn(b *pgsessiontest.Backend) *cluster {
+func clusterOn(b *backends.Backend) *cluster {
 	return &cluster{b: b, kind: b.Kind, mem: b.Memory, schema: b.Schema}
 }
 

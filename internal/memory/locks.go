@@ -82,12 +82,17 @@ func (s *Store) ListLocks(_ context.Context, session store.ID) ([]store.LockInfo
 	return out, nil
 }
 
-// GuardLock reports whether fence is the live lease on (session, resource).
-func (s *Store) GuardLock(session store.ID, resource string, fence int64) bool {
+// GuardLock checks that r's fence is the live lease on its session and
+// resource. tx is ignored: memory has no transactions to hold the lease in, so the
+// check is of this moment only.
+func (s *Store) GuardLock(_ context.Context, _ store.Querier, r store.LockRequest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.locks[lockKey{session, resource}]
-	return ok && l.Fence == fence && s.now().Before(l.ExpiresAt)
+	l, ok := s.locks[lockKey{r.Session, r.Resource}]
+	if !ok || l.Fence != r.Fence || !s.now().Before(l.ExpiresAt) {
+		return store.ErrLockNotHeld
+	}
+	return nil
 }
 
 // dropLocks removes a deleted session's leases. Runs with mu held.

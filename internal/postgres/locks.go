@@ -130,3 +130,17 @@ func (b *Backend) ListLocks(ctx context.Context, session store.ID) ([]store.Lock
 // GuardSQL is the statement a caller runs in its own transaction to check
 // a fence (see sqlGuardLock).
 func (b *Backend) GuardSQL() string { return b.lockSQL.guard }
+
+// GuardLock runs the guard in tx: the lease row, locked until tx ends, or
+// ErrLockNotHeld when it is no longer r's.
+func (b *Backend) GuardLock(ctx context.Context, tx store.Querier, r store.LockRequest) error {
+	if tx == nil {
+		return store.ErrNoTransaction
+	}
+	var one int
+	err := tx.QueryRow(ctx, b.lockSQL.guard, r.Session[:], r.Resource, r.Fence).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrLockNotHeld
+	}
+	return err
+}

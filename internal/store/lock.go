@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Lock errors.
@@ -48,4 +50,18 @@ type Locker interface {
 	ExtendLock(ctx context.Context, r LockRequest) (LockGrant, error)
 	ReleaseLock(ctx context.Context, r LockRequest) error
 	ListLocks(ctx context.Context, session ID) ([]LockInfo, error)
+	// GuardLock checks, inside the caller's transaction tx, that r's fence
+	// is still the live lease and keeps it so until tx ends; ErrLockNotHeld
+	// if it is gone. A backend that needs no transaction may ignore tx.
+	GuardLock(ctx context.Context, tx Querier, r LockRequest) error
 }
+
+// Querier runs a query in the caller's transaction; pgx.Tx, pgx.Conn and
+// pgxpool.Pool satisfy it.
+type Querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// ErrNoTransaction: GuardLock needs the caller's transaction on this
+// backend, and got none.
+var ErrNoTransaction = errors.New("a transaction is required")

@@ -20,6 +20,7 @@ import (
 	"github.com/pgsession/pgsession"
 	pgsessionprom "github.com/pgsession/pgsession/metrics/prometheus"
 	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 )
 
 // within is how long a change may take to reach another node here: far
@@ -29,11 +30,11 @@ const within = 5 * time.Second
 // cluster is a set of nodes sharing one store (pgsessiontest's Backend).
 type cluster struct {
 	t *testing.T
-	b *pgsessiontest.Backend
+	b *backends.Backend
 }
 
 func forEachBackend(t *testing.T, f func(t *testing.T, c *cluster)) {
-	pgsessiontest.ForEachBackend(t, func(t *testing.T, b *pgsessiontest.Backend) { f(t, &cluster{t: t, b: b}) })
+	backends.ForEach(t, func(t *testing.T, b *backends.Backend) { f(t, &cluster{t: t, b: b}) })
 }
 
 // node starts a Manager named nodeID, with touches and sweeps off so only
@@ -192,7 +193,7 @@ func TestMetricsCountWhatTheNodesDid(t *testing.T) {
 // gauges return to 0.
 func TestMetricsShowAListenerOutage(t *testing.T) {
 	t.Parallel()
-	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "postgres")}
+	c := &cluster{t: t, b: backends.New(t, "postgres")}
 	proxy := pgsessiontest.NewProxy(t, databaseAddr(t))
 	m := c.node("node-a", func(cfg *pgsession.Config) {
 		cfg.ListenerConnect = listenThrough(proxy)
@@ -247,7 +248,7 @@ func listenThrough(p *pgsessiontest.Proxy) func(context.Context) (*pgx.Conn, err
 // The metrics follow Prometheus's naming conventions (promlint): counters
 // end in _total, units are base units, every metric has help.
 func TestMetricsPassLint(t *testing.T) {
-	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "memory")}
+	c := &cluster{t: t, b: backends.New(t, "memory")}
 	problems, err := testutil.CollectAndLint(pgsessionprom.NewCollector(c.node("node-a")))
 	require.NoError(t, err)
 	require.Empty(t, problems)
@@ -256,7 +257,7 @@ func TestMetricsPassLint(t *testing.T) {
 // Each Manager has its sixteen series; registering a Collector with no
 // Manager, a nil one or two of the same NodeID fails with the reason.
 func TestRegisterChecksTheManagers(t *testing.T) {
-	c := &cluster{t: t, b: pgsessiontest.NewBackend(t, "memory")}
+	c := &cluster{t: t, b: backends.New(t, "memory")}
 	a, b, a2 := c.node("node-a"), c.node("node-b"), c.node("node-a")
 	require.Equal(t, 2*(16+8), testutil.CollectAndCount(pgsessionprom.NewCollector(a, b)), "16 series and 8 histograms each")
 
