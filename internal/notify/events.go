@@ -19,9 +19,9 @@ import (
 //	                                by NUL (which keys cannot hold); empty
 //	                                when they would not fit
 //
-// User IDs and keys are hex so that no separator needs escaping. The SQL in
-// internal/postgres writes "n" and "x" inside the transactions that create
-// and delete; "e" comes from a node's announcer, after commit, like "u".
+// User IDs and keys are hex so that no separator needs escaping. "n" and
+// "x" are written by PostgreSQL inside the transactions that create and
+// delete (sql.go); "e" comes from a node's announcer, after commit, like "u".
 
 // keySep joins the keys of one update.
 const keySep = "\x00"

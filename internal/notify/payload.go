@@ -24,8 +24,8 @@ import (
 // Config.NodeID, which two nodes may share), and the sender's listener skips
 // them.
 //
-// The SQL in internal/postgres writes the "d", "U" and "A" forms itself,
-// inside the transaction that deletes.
+// The "d", "U", "A", "C", "n" and "x" forms are also written by PostgreSQL,
+// inside the transactions that make them, from the SQL in sql.go.
 const formatVersion = "1"
 
 // MaxPayload keeps every payload under PostgreSQL's 8000-byte limit.

@@ -108,7 +108,7 @@ func (b *Backend) OmitChangeLog() {
 }
 
 // EnableEvents switches to the statements that announce what session
-// events need (see event_queries.go): creations, sweeps, and the owners
+// events need (see internal/notify/sql.go): creations, sweeps, and the owners
 // and reasons of deletions. Call it before any write.
 func (b *Backend) EnableEvents() {
 	n := b.names

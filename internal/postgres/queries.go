@@ -1,6 +1,9 @@
 package postgres
 
-import "github.com/pgsession/pgsession/internal/store"
+import (
+	"github.com/pgsession/pgsession/internal/notify"
+	"github.com/pgsession/pgsession/internal/store"
+)
 
 // The SQL of every operation. Each is one statement (Create and Renew may be
 // preceded, in the same pipeline, by an advisory lock), so each operation is
@@ -47,26 +50,6 @@ const (
 	sqlLockAllShared = `SELECT pg_advisory_xact_lock_shared($1::int::bigint)`
 )
 
-// notifyDeleted announces, inside the deleting transaction, every id that
-// src (a subquery with an id column) returns: 100 ids per notification, so
-// each stays under the 8000-byte payload limit however many there are
-// (DESIGN L2). Its value is the number of notifications sent. The payload is
-// internal/notify's "d" form. channel is a parameter reference.
-func notifyDeleted(src, channel string) string {
-	return `(SELECT count(*) FROM (
-        SELECT pg_notify(` + channel + `, '1|d|' || string_agg(encode(x.id, 'hex'), ','))
-        FROM (SELECT src.id, (row_number() OVER () - 1) / 100 AS chunk FROM ` + src + `) x
-        GROUP BY x.chunk) n)`
-}
-
-// notifyEach announces each id src (a subquery with an id column) returns in
-// a notification of its own: for a source of at most one row (a delete by
-// ID, a renewal without a cap), where notifyDeleted's chunking would cost
-// more than it saves. Its value is the number of notifications sent.
-func notifyEach(src, channel string) string {
-	return `(SELECT count(*) FROM (SELECT pg_notify(` + channel + `, '1|d|' || encode(src.id, 'hex')) FROM ` + src + `) n)`
-}
-
 const sqlGet = `SELECT ` + cols + `, now() FROM {{sessions}} s WHERE s.id = $1 AND ` + live
 
 // evictSQL deletes the live sessions of user (a text expression) beyond the
@@ -112,24 +95,24 @@ func insertSession(ttl bool, keys, ms string) string {
 // the expiring keys and their milliseconds ($8 and $9, or $10 and $11).
 //
 // With ev (session events on), it also announces the creation, and the
-// evictions with their owners and reason (see event_queries.go).
+// evictions with their owners and reason (see internal/notify/sql.go).
 func createQuery(capped, ttl, ev bool) string {
 	if !capped && !ev {
 		return insertSession(ttl, `$8`, `$9`) + `, now()`
 	}
 	if !capped {
 		return `WITH ins AS (` + insertSession(ttl, `$8`, `$9`) + `)
-SELECT ins.*, now() FROM ins WHERE ` + notifyCreated(`ins`) + ` >= 0`
+SELECT ins.*, now() FROM ins WHERE ` + notify.SQLCreated(`ins src`, `{{channel}}`) + ` >= 0`
 	}
-	gone := notifyDeleted(`evict src`, `$9`)
+	gone := notify.SQLDeleted(`evict src`, `$9`)
 	if ev {
-		gone = notifyGone(`evict src`, `$9`, store.ReasonEvicted)
+		gone = notify.SQLGone(`evict src`, `$9`, store.ReasonEvicted)
 	}
 	q := `WITH ins AS (` + insertSession(ttl, `$10`, `$11`) + `
 ), evict AS (` + evictSQL(`$2::text`, `$8::int`, `$1`) + `)
 SELECT ins.*, now(), ARRAY(SELECT id FROM evict), ` + gone + ` FROM ins`
 	if ev {
-		q += ` WHERE ` + notifyCreated(`ins`) + ` >= 0`
+		q += ` WHERE ` + notify.SQLCreated(`ins src`, `{{channel}}`) + ` >= 0`
 	}
 	return q
 }
@@ -199,9 +182,9 @@ SELECT upd.*, now() FROM upd`
 // channel): revocations are where reliability matters most (DESIGN W3).
 // With ev, the announcement carries the owner and the reason.
 func deleteQuery(ev bool) string {
-	notes := notifyEach(`d src`, `$2`)
+	notes := notify.SQLDeletedEach(`d src`, `$2`)
 	if ev {
-		notes = notifyGone(`d src`, `$2`, store.ReasonDeleted)
+		notes = notify.SQLGone(`d src`, `$2`, store.ReasonDeleted)
 	}
 	return `WITH d AS (DELETE FROM {{sessions}} WHERE id = $1 RETURNING id, user_id)
 SELECT (SELECT count(*) FROM d), ` + notes
@@ -211,7 +194,7 @@ SELECT (SELECT count(*) FROM d), ` + notes
 // never wait for each other in a cycle (PostgreSQL would end one with a
 // deadlock error after a second), then deletes them. It announces the user, not each id: one small payload however
 // many sessions the user had; nodes drop that user's cached copies.
-const sqlDeleteUser = `WITH victims AS (
+var sqlDeleteUser = `WITH victims AS (
     SELECT s.id FROM {{sessions}} s
     WHERE s.user_id = $1 AND s.user_id <> '' AND s.id <> ALL($2::bytea[])
     ORDER BY s.id FOR UPDATE
@@ -219,18 +202,18 @@ const sqlDeleteUser = `WITH victims AS (
     DELETE FROM {{sessions}} s USING victims v WHERE s.id = v.id RETURNING s.id
 )
 SELECT ARRAY(SELECT id FROM d),
-    (SELECT count(*) FROM (SELECT pg_notify($3, '1|U|' || $1::text) WHERE EXISTS (SELECT 1 FROM d)) n)`
+    ` + notify.SQLUserDeleted(`$1::text`, `$3`, `EXISTS (SELECT 1 FROM d)`)
 
 // sqlDeleteAll deletes every row, locked in id order first (see sqlTouch).
-const sqlDeleteAll = `WITH victims AS (
+var sqlDeleteAll = `WITH victims AS (
     SELECT s.id FROM {{sessions}} s ORDER BY s.id FOR UPDATE
 ), d AS (
     DELETE FROM {{sessions}} s USING victims v WHERE s.id = v.id RETURNING 1
 )
-SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM (SELECT pg_notify($1, '1|A')) n)`
+SELECT (SELECT count(*) FROM d), ` + notify.SQLAllDeleted(`$1`)
 
 // sqlDropUserCache asks every node to forget a user's cached sessions.
-const sqlDropUserCache = `SELECT pg_notify($1, '1|C|' || $2::text)`
+var sqlDropUserCache = notify.SQLUserDropped(`$2::text`, `$1`)
 
 // sqlAnnounce sends many payloads in one statement (one commit).
 const sqlAnnounce = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
@@ -267,17 +250,17 @@ func renewQuery(capped, ev bool) string {
     RETURNING ` + cols + `
 )`
 	if !capped {
-		notes := notifyEach(`old src`, `$10`)
+		notes := notify.SQLDeletedEach(`old src`, `$10`)
 		if ev {
-			notes = notifyRenewed(`old src`, `$10`, `$2`)
+			notes = notify.SQLRenewed(`old src`, `$10`, `$2`)
 		}
 		return s + `
 SELECT ins.*, now(), '{}'::bytea[], ` + notes + ` FROM ins
 WHERE $7::int = 0 -- always: this form is sent only then; naming $7 gives it a type`
 	}
-	notes := notifyDeleted(`(SELECT id FROM old UNION ALL SELECT id FROM evict) src`, `$10`)
+	notes := notify.SQLDeleted(`(SELECT id FROM old UNION ALL SELECT id FROM evict) src`, `$10`)
 	if ev {
-		notes = notifyRenewed(`old src`, `$10`, `$2`) + ` + ` + notifyGone(`evict src`, `$10`, store.ReasonEvicted)
+		notes = notify.SQLRenewed(`old src`, `$10`, `$2`) + ` + ` + notify.SQLGone(`evict src`, `$10`, store.ReasonEvicted)
 	}
 	return s + `, evict AS (` + evictSQL(`(SELECT user_id FROM ins)`, `$7::int`, `$1`) + `)
 SELECT ins.*, now(), ARRAY(SELECT id FROM evict),
@@ -311,7 +294,7 @@ func sweepQuery(ev bool) string {
 		return sqlSweepBatch
 	}
 	return sqlSweepBatch + `
-WHERE ` + notifyGone(`del src`, `{{channel}}`, store.ReasonExpired) + ` >= 0`
+WHERE ` + notify.SQLGone(`del src`, `{{channel}}`, store.ReasonExpired) + ` >= 0`
 }
 
 const sqlSweepBatch = `WITH st AS (
