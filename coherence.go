@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pgsession/pgsession/internal/memory"
 	"github.com/pgsession/pgsession/internal/notify"
 	"github.com/pgsession/pgsession/internal/store"
 )
@@ -138,10 +137,17 @@ func (m *Manager) applyChanges(rows []store.Change) {
 	}
 }
 
+// inProcess is a backend that delivers its events in process, to
+// subscribers (the memory store).
+type inProcess interface {
+	Subscribe(fn func(store.Event)) (cancel func())
+	Announce(ctx context.Context, payloads []string) error
+}
+
 // memoryBus is the bus of Managers sharing a MemoryStore: delivery is
 // synchronous and cannot fail, so it is always healthy.
 type memoryBus struct {
-	st       *memory.Store
+	st       inProcess
 	instance string
 	events   bool
 	cancel   func()
@@ -151,7 +157,7 @@ type memoryBus struct {
 // newMemoryBus subscribes m to st's events except its own update
 // announcements, as the PostgreSQL listener skips them: the writer already
 // cached what it wrote. With events on it keeps them, for its subscribers.
-func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
+func newMemoryBus(st inProcess, m *Manager) *memoryBus {
 	instance := m.instance
 	return &memoryBus{st: st, instance: instance, events: m.cfg.Events, cancel: st.Subscribe(func(e store.Event) {
 		if e.Kind == store.EventUpdated && e.Instance == instance && !m.cfg.Events {
@@ -161,13 +167,15 @@ func newMemoryBus(st *memory.Store, m *Manager) *memoryBus {
 	})}
 }
 
+// announce goes through the backend's Announce in the wire format, as on
+// PostgreSQL, at once: the memory store delivers before it returns.
 func (b *memoryBus) announce(id store.ID, version int64, rec *store.Record, keys []string) {
 	b.sent.Add(1)
 	e := store.Event{Kind: store.EventUpdated, Instance: b.instance, IDs: []store.ID{id}, Versions: []int64{version}}
 	if b.events && keys != nil && rec != nil {
 		e.Users, e.Keys = []string{rec.UserID}, [][]string{keys}
 	}
-	b.st.Publish(e)
+	b.st.Announce(context.Background(), notify.Encode(e)) // our own payload: always readable
 }
 func (b *memoryBus) downFor() time.Duration { return 0 }
 func (b *memoryBus) reconnects() uint64     { return 0 }

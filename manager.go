@@ -124,7 +124,7 @@ func newPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config, ownsPool b
 		m.abandon()
 		return nil, fmt.Errorf("pgsession: new: %w", err)
 	}
-	ann := newAnnouncer(m.instance, backend.Announce, cfg.Logger.Warn)
+	ann := newAnnouncer(m.instance, m.backend.Announce, cfg.Logger.Warn)
 	ann.events = cfg.Events
 	m.bus = &postgresBus{listener: l, announcer: ann}
 	m.listener = l

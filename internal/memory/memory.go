@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgsession/pgsession/internal/notify"
 	"github.com/pgsession/pgsession/internal/store"
 )
 
@@ -58,13 +59,6 @@ func (s *Store) Subscribe(fn func(store.Event)) (cancel func()) {
 	}
 }
 
-// Publish delivers an event to every subscriber.
-func (s *Store) Publish(e store.Event) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.publish(e)
-}
-
 // publish runs with mu held.
 func (s *Store) publish(e store.Event) {
 	for _, fn := range s.subs {
@@ -89,9 +83,31 @@ func (s *Store) publishGone(reason store.DeleteReason, ids []store.ID, user stri
 	s.publish(e)
 }
 
+// Announce delivers payloads, in internal/notify's format, to every
+// subscriber, as PostgreSQL delivers them to every listener; one that
+// cannot be read fails the call, and none is delivered.
+func (s *Store) Announce(_ context.Context, payloads []string) error {
+	events := make([]store.Event, 0, len(payloads))
+	for _, p := range payloads {
+		e, err := notify.Decode(p)
+		if err != nil {
+			return err
+		}
+		events = append(events, e)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range events {
+		s.publish(e)
+	}
+	return nil
+}
+
 // DropUserCache tells every subscriber to forget the user's cached sessions.
 func (s *Store) DropUserCache(_ context.Context, user string) error {
-	s.Publish(store.Event{Kind: store.EventUserDropped, User: user})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.publish(store.Event{Kind: store.EventUserDropped, User: user})
 	return nil
 }
 

@@ -186,6 +186,9 @@ type Backend interface {
 	SweepBatch(ctx context.Context, holder string, batch int, lease, interval time.Duration) (SweepBatch, error)
 	// DropUserCache tells every node to forget a user's cached sessions.
 	DropUserCache(ctx context.Context, userID string) error
+	// Announce sends payloads (internal/notify's format) to every node, in
+	// one commit: how a node's announcer tells the others about updates.
+	Announce(ctx context.Context, payloads []string) error
 	Locker
 	Close()
 }
