@@ -12,34 +12,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pgsession/pgsession"
-	"github.com/pgsession/pgsession/pgsessiontest"
+	"github.com/pgsession/pgsession/pgsessiontest/backends"
 	"github.com/pgsession/pgsession/scsstore"
 )
 
-// cluster is one shared store (a fresh schema, or a MemoryStore) and the
-// pgsession nodes a test starts on it.
+// cluster is one shared store (pgsessiontest's backends: a fresh schema,
+// or a MemoryStore) and the pgsession nodes a test starts on it.
 type cluster struct {
-	t      *testing.T
-	kind   string // "memory" or "postgres"
-	schema string
-	mem    *pgsession.MemoryStore
+	t    *testing.T
+	b    *backends.Backend
+	kind string // "memory" or "postgres"
 }
 
 // forEachBackend runs the same test on the memory backend and on PostgreSQL.
 func forEachBackend(t *testing.T, test func(t *testing.T, c *cluster)) {
-	t.Parallel()
-	for _, kind := range []string{"memory", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			c := &cluster{t: t, kind: kind}
-			if kind == "memory" {
-				c.mem = pgsession.NewMemoryStore()
-			} else {
-				c.schema = pgsessiontest.Schema(t)
-			}
-			test(t, c)
-		})
-	}
+	backends.ForEach(t, func(t *testing.T, b *backends.Backend) { test(t, &cluster{t: t, b: b, kind: b.Kind}) })
 }
 
 // node starts a pgsession Manager on the cluster's store, closed when the
@@ -51,20 +38,9 @@ func (c *cluster) node() *pgsession.Manager {
 
 // nodeWith is node with cfg's other settings.
 func (c *cluster) nodeWith(cfg pgsession.Config) *pgsession.Manager {
-	t := c.t
-	t.Helper()
+	c.t.Helper()
 	cfg.TouchInterval, cfg.SweepInterval = -1, -1
-	var m *pgsession.Manager
-	var err error
-	if c.kind == "memory" {
-		m, err = pgsession.NewMemory(c.mem, cfg)
-	} else {
-		cfg.Schema = c.schema
-		m, err = pgsession.New(context.Background(), pgsessiontest.Pool(t, nil), cfg)
-	}
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, m.Close(context.Background())) })
-	return m
+	return c.b.Node(c.t, cfg, nil)
 }
 
 // newSCS returns an scs SessionManager on m, switched over in one line, that
