@@ -14,6 +14,7 @@ import (
 // ("affinity: touch: session not found"); match them with errors.Is.
 // Anything else is a system fault (a database or Redis error, a timeout, a
 // cancelled context), returned wrapped as it came: never ErrNotFound.
+// Importer.Import adds ErrExpired (import.go).
 var (
 	// ErrNotFound means there is no live entry for that session: it was
 	// never pinned, was deleted or swept, or has been idle for longer than

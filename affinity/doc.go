@@ -50,7 +50,22 @@
 // means "no live entry"; any other error is a fault (a lost connection, a
 // timeout), never reported as ErrNotFound, so a proxy can tell "pick a new
 // worker" from "the store is down". Bad arguments are ErrInvalidArgument
-// and bad configuration ErrInvalidConfig; nothing is written then.
+// and bad configuration ErrInvalidConfig; nothing is written then. Import
+// also refuses an entry already expired with ErrExpired.
+//
+// # Importing
+//
+// Set records an access by the store's clock, so it cannot carry over an
+// entry recorded elsewhere. Importer.Import can: it writes an entry with
+// its own created and last-access times, so the idle clock of a session
+// moved from another store keeps running rather than restarting. The
+// newer record wins: a live entry is replaced only by a later last
+// access, so reruns change nothing and a pin the proxy made since is kept.
+// An entry already idle past the timeout is refused with ErrExpired, and
+// one dated too far ahead of the store's clock with ErrInvalidArgument.
+// Memory, Postgres and redisaffinity.Store implement it, and
+// redisaffinity.Layered does when its primary does; the command
+// "pgsession import blockyard" is built on it.
 //
 // # Per-worker operations
 //
@@ -65,12 +80,12 @@
 // one migration chain; NewPostgres applies pending migrations unless
 // Config.ManualMigrations is set, so the session tables of pgsession are
 // created too. Every method is one round trip (SweepIdle one per batch of
-// 1000 rows).
+// 1000 rows; Import two when a row is already there).
 //
 // # Writing a Store
 //
-// CheckSessionID, CheckWorkerID, CheckUserSub, CheckPin, Op, SweepCutoff and
-// Config.WithDefaults are the rules every Store here applies, exported so
+// CheckSessionID, CheckWorkerID, CheckUserSub, CheckPin, CheckImport, Op,
+// SweepCutoff and Config.WithDefaults are the rules every Store here applies, exported so
 // that a Store written elsewhere (redisaffinity is one) applies the same:
 // the same limits, the same errors, the same sweep cutoff. They are part of
 // this package's stable API, kept as the built-in stores change, and the

@@ -89,3 +89,31 @@ func (t *exampleTB) cleanup() {
 		t.cleanups[i]()
 	}
 }
+
+// Entries recorded by another store keep their times: the idle clock runs
+// on from the recorded access, and the newer record wins.
+func ExampleImporter() {
+	ctx := context.Background()
+	store, err := affinity.NewMemory(affinity.Config{IdleTimeout: time.Hour})
+	if err != nil {
+		panic(err)
+	}
+	var imp affinity.Importer = store
+	seen := time.Now().Add(-20 * time.Minute)
+	in := affinity.ImportEntry{SessionID: "cookie-value", WorkerID: "worker-3", UserSub: "alice", LastAccess: seen}
+	e, outcome, _ := imp.Import(ctx, in)
+	fmt.Println(outcome, e.WorkerID, e.ExpiresIn.Round(time.Minute))
+
+	// Importing it again changes nothing; older data neither.
+	_, outcome, _ = imp.Import(ctx, in)
+	fmt.Println(outcome)
+
+	// An entry idle past the timeout would be dead on arrival.
+	in.SessionID, in.LastAccess = "gone", time.Now().Add(-2*time.Hour)
+	_, _, err = imp.Import(ctx, in)
+	fmt.Println(errors.Is(err, affinity.ErrExpired))
+	// Output:
+	// created worker-3 40m0s
+	// kept
+	// true
+}

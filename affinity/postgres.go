@@ -22,7 +22,8 @@ var ErrSchemaVersion = errors.New("schema version mismatch")
 const sweepBatch = 1000
 
 // Postgres is a Store in a PostgreSQL table, <prefix>affinity. Every method
-// is one round trip (SweepIdle: one per batch of 1000). Expiry is judged by
+// is one round trip (SweepIdle: one per batch of 1000; Import: two when a
+// row is already there). Expiry is judged by
 // the database clock alone: idle timeouts are sent as intervals and compared
 // with now() in SQL, never with the node's clock.
 type Postgres struct {
@@ -34,6 +35,7 @@ type Postgres struct {
 
 	getSQL, setSQL, touchSQL, deleteSQL, deleteWorkerSQL string
 	countSQL, rerouteSQL, entriesSQL, sweepSQL           string
+	importInsertSQL, importUpdateSQL                     string
 }
 
 var (
@@ -146,6 +148,8 @@ func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres
 		rerouteSQL:      names.Expand(sqlReroute),
 		entriesSQL:      names.Expand(sqlEntries),
 		sweepSQL:        names.Expand(sqlSweep),
+		importInsertSQL: names.Expand(sqlImportInsert),
+		importUpdateSQL: names.Expand(sqlImportUpdate),
 	}, nil
 }
 

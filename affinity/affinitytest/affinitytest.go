@@ -2,7 +2,8 @@
 // pass: one set of tests, run by each backend's own test package with a
 // constructor for that backend. It covers the contract of the Store
 // interface, expiry at read time (an idle entry is not found before any
-// sweep), touch racing delete, and failure injection (an unreachable source
+// sweep), touch racing delete, affinity.Importer for the stores that
+// implement it (skipped for the others), and failure injection (an unreachable source
 // of truth must give errors, quickly, never ErrNotFound; an unreachable
 // cache must not stop anything).
 //
@@ -63,6 +64,10 @@ func Run(t *testing.T, newSubject Factory) {
 		{"ConcurrentPins", testConcurrentPins},
 		{"Outage", testOutage},
 		{"CacheOutage", testCacheOutage},
+		{"Import", testImport},
+		{"ImportRefused", testImportRefused},
+		{"ImportOverExpired", testImportOverExpired},
+		{"ConcurrentImports", testConcurrentImports},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -19,7 +19,9 @@
 // and never creates a session; within TouchGranularity it only reads.
 //
 // All times (last access, idle deadlines, versions) come from Redis's TIME,
-// inside the scripts: no node's clock is compared with Redis's.
+// inside the scripts: no node's clock is compared with Redis's. The one
+// exception is Import, whose times were recorded elsewhere: its script
+// stores them and judges them against TIME.
 //
 // # Keys and Redis Cluster
 //

@@ -50,6 +50,7 @@ Commands:
   stats [-json]              session counts, top users, sizes, listening nodes, the sweep
   sweep                      delete expired sessions now (one pass)
   import scs [-dry-run]      copy the live sessions of an scs postgresstore table, same tokens
+  import blockyard           copy blockyard's sticky-session entries into the affinity table
   watch [-json]              print session events from every node as they happen, until Ctrl-C
   key [-id ID]               print a new token signing key, for PGSESSION_KEYS
 
@@ -90,7 +91,9 @@ func (c *cli) run(ctx context.Context, args []string) int {
 	case "sweep":
 		return c.sweep(ctx, rest)
 	case "import":
-		return c.group(ctx, "import", rest, map[string]func(context.Context, []string) int{"scs": c.importSCS})
+		return c.group(ctx, "import", rest, map[string]func(context.Context, []string) int{
+			"scs": c.importSCS, "blockyard": c.importBlockyard,
+		})
 	case "watch":
 		return c.watch(ctx, rest)
 	case "key":

@@ -1,7 +1,7 @@
 // Command pgsession runs the pgsession demo and administers sessions kept in
 // PostgreSQL: schema migrations, session lists, counts and revocation,
-// statistics, expiry sweeps, the import of scs sessions, and a live feed of
-// session events.
+// statistics, expiry sweeps, the import of scs sessions and of blockyard's
+// sticky-session entries, and a live feed of session events.
 //
 // Usage:
 //
@@ -19,6 +19,7 @@
 //	pgsession stats [-top N] [-sample N] [-json]
 //	pgsession sweep
 //	pgsession import scs [-table NAME] [-from-schema NAME] [-batch N] [-user-key KEY] [-dry-run]
+//	pgsession import blockyard [-from-db URL] [-from-schema NAME] [-table NAME] [-app NAME] [-idle-timeout D] [-batch N] [-dry-run]
 //	pgsession watch [-json]
 //	pgsession key [-id ID]
 //
