@@ -147,14 +147,14 @@ func schemaNames(cfg Config) (*postgres.Names, error) {
 }
 
 func prepareSchema(ctx context.Context, pool *pgxpool.Pool, names *postgres.Names, cfg Config) error {
-	want := postgres.LatestVersion(names)
+	want := postgres.Sessions.LatestVersion(names)
 	if !cfg.ManualMigrations {
-		if _, err := postgres.Migrate(ctx, pool, names, want, cfg.CreateSchema); err != nil {
+		if _, err := postgres.Sessions.Migrate(ctx, pool, names, want, cfg.CreateSchema); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		return nil
 	}
-	have, err := postgres.Version(ctx, pool, names)
+	have, err := postgres.Sessions.Version(ctx, pool, names)
 	if err != nil {
 		return err
 	}

@@ -2,8 +2,6 @@ package pgsession
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,7 +16,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, cfg Config) ([]int, error)
 	if err != nil {
 		return nil, op("migrate", err)
 	}
-	done, err := postgres.Migrate(ctx, pool, names, postgres.LatestVersion(names), cfg.CreateSchema)
+	done, err := postgres.Sessions.Migrate(ctx, pool, names, postgres.Sessions.LatestVersion(names), cfg.CreateSchema)
 	return done, op("migrate", err)
 }
 
@@ -31,7 +29,7 @@ func MigrateDown(ctx context.Context, pool *pgxpool.Pool, cfg Config, target int
 	if err != nil {
 		return nil, op("migrate down", err)
 	}
-	done, err := postgres.Migrate(ctx, pool, names, max(target, 0), false)
+	done, err := postgres.Sessions.Migrate(ctx, pool, names, max(target, 0), false)
 	return done, op("migrate down", err)
 }
 
@@ -41,8 +39,8 @@ func SchemaVersion(ctx context.Context, pool *pgxpool.Pool, cfg Config) (have, w
 	if err != nil {
 		return 0, 0, op("schema version", err)
 	}
-	have, err = postgres.Version(ctx, pool, names)
-	return have, postgres.LatestVersion(names), op("schema version", err)
+	have, err = postgres.Sessions.Version(ctx, pool, names)
+	return have, postgres.Sessions.LatestVersion(names), op("schema version", err)
 }
 
 // MigrationSQL returns the SQL of every migration, up (in order) or down (in
@@ -54,24 +52,7 @@ func MigrationSQL(cfg Config, down bool) (string, error) {
 	if err != nil {
 		return "", op("migration sql", err)
 	}
-	ms := postgres.Migrations(names)
-	var b strings.Builder
-	b.WriteString("BEGIN;\n")
-	if cfg.CreateSchema && !down {
-		fmt.Fprintf(&b, "CREATE SCHEMA IF NOT EXISTS %s;\n", names.Expand("{{schema}}"))
-	}
-	b.WriteString(postgres.TrackingTableSQL(names) + "\n")
-	for i := range ms {
-		m, body, dir := ms[i], ms[i].Up, "up"
-		if down {
-			m = ms[len(ms)-1-i]
-			body, dir = m.Down, "down"
-		}
-		fmt.Fprintf(&b, "\n-- pgsession migration %03d_%s (%s)\n%s\n%s\n",
-			m.Version, m.Name, dir, strings.TrimSpace(body), postgres.RecordSQL(names, m, !down))
-	}
-	b.WriteString("COMMIT;\n")
-	return b.String(), nil
+	return postgres.Sessions.SQL(names, down, cfg.CreateSchema), nil
 }
 
 // namesOnly fills the defaults that decide table names, nothing else.

@@ -43,7 +43,7 @@ type Config struct {
 	// ManualMigrations stops NewPostgres from migrating; it then only checks
 	// the schema version and fails when it is not the one this code needs.
 	// Defaults to false: pending migrations are applied (serialized across
-	// nodes), pgsession's session tables included.
+	// nodes): the affinity tables alone, in a migration chain of their own.
 	ManualMigrations bool
 }
 

@@ -76,10 +76,11 @@
 //
 // # PostgreSQL
 //
-// The table, <prefix>affinity, is created by migration 003 of pgsession's
-// one migration chain; NewPostgres applies pending migrations unless
-// Config.ManualMigrations is set, so the session tables of pgsession are
-// created too. Every method is one round trip (SweepIdle one per batch of
+// The table, <prefix>affinity, has a migration chain of its own, tracked in
+// <prefix>affinity_migrations: NewPostgres applies it unless
+// Config.ManualMigrations is set (then Migrate, or "pgsession migrate up
+// -affinity"), and creates nothing of pgsession's session tables. Every
+// method is one round trip (SweepIdle one per batch of
 // 1000 rows; Import two when a row is already there).
 //
 // # Writing a Store

@@ -13,8 +13,9 @@ import (
 	"github.com/pgsession/pgsession/internal/postgres"
 )
 
-// ErrSchemaVersion: with Config.ManualMigrations, the database schema is not
-// the version this code needs. Run pgsession's migrations.
+// ErrSchemaVersion: with Config.ManualMigrations, the affinity tables are
+// not the version this code needs. Apply them with Migrate (or
+// "pgsession migrate up -affinity").
 var ErrSchemaVersion = errors.New("schema version mismatch")
 
 // sweepBatch bounds the rows one sweep statement deletes, and so how long it
@@ -110,27 +111,28 @@ RETURNING id`
 )
 
 // NewPostgres returns a Store on pool. Unless cfg.ManualMigrations is set,
-// it first applies pgsession's pending migrations (one chain for sessions,
-// locks and affinity) for cfg.Schema and cfg.TablePrefix.
+// it first applies the affinity tables' pending migrations (a chain of
+// their own: pgsession's session tables are not created) for cfg.Schema and
+// cfg.TablePrefix.
 func NewPostgres(ctx context.Context, pool *pgxpool.Pool, cfg Config) (*Postgres, error) {
 	cfg, err := cfg.WithDefaults()
 	if err != nil {
 		return nil, Op("new postgres store", err)
 	}
-	names, err := postgres.NewNames(cfg.Schema, cfg.TablePrefix)
+	names, err := postgresNames(cfg)
 	if err != nil {
-		return nil, Op("new postgres store", fmt.Errorf("%w: %v", ErrInvalidConfig, err))
+		return nil, Op("new postgres store", err)
 	}
-	want := postgres.LatestVersion(names)
+	want := postgres.Affinity.LatestVersion(names)
 	if cfg.ManualMigrations {
-		have, err := postgres.Version(ctx, pool, names)
+		have, err := postgres.Affinity.Version(ctx, pool, names)
 		if err != nil {
 			return nil, Op("new postgres store", err)
 		}
 		if have != want {
 			return nil, Op("new postgres store", fmt.Errorf("%w: database has %d, code needs %d", ErrSchemaVersion, have, want))
 		}
-	} else if _, err := postgres.Migrate(ctx, pool, names, want, cfg.CreateSchema); err != nil {
+	} else if _, err := postgres.Affinity.Migrate(ctx, pool, names, want, cfg.CreateSchema); err != nil {
 		return nil, Op("new postgres store", err)
 	}
 	return &Postgres{

@@ -3,6 +3,7 @@ package affinity_test
 import (
 	"context"
 	"errors"
+	"github.com/jackc/pgx/v5"
 	"strconv"
 	"testing"
 	"time"
@@ -225,8 +226,9 @@ func TestPostgresAppsAreSeparate(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// The table is part of pgsession's one migration chain; with manual
-// migrations an unmigrated schema is refused; bad names are refused.
+// The table has a migration chain of its own: the store creates its
+// tables and nothing of pgsession's sessions; with manual migrations an
+// unmigrated schema is refused; bad names are refused.
 func TestPostgresMigrationsAndConfig(t *testing.T) {
 	t.Parallel()
 	ctx := ctxT(t)
@@ -245,8 +247,8 @@ func TestPostgresMigrationsAndConfig(t *testing.T) {
 		tables = append(tables, name)
 	}
 	require.NoError(t, rows.Err())
-	require.Contains(t, tables, "pgsession_affinity")
-	require.Contains(t, tables, "pgsession_sessions")
+	require.Equal(t, []string{"pgsession_affinity", "pgsession_affinity_migrations"}, tables,
+		"the affinity tables alone, not the session tables")
 	_, err = affinity.NewPostgres(ctx, pool, affinity.Config{Schema: schema, ManualMigrations: true})
 	require.NoError(t, err, "a migrated schema passes the check")
 
@@ -262,6 +264,43 @@ func TestPostgresMigrationsAndConfig(t *testing.T) {
 		_, err = affinity.NewMemory(cfg)
 		require.ErrorIs(t, err, affinity.ErrInvalidConfig, "%+v", cfg)
 	}
+}
+
+// A schema whose affinity table an earlier release created (as step 3 of
+// the sessions chain) is adopted by the affinity chain with its entries;
+// Migrate, MigrateDown and SchemaVersion move the chain alone.
+func TestAffinityChainAdoptsAndMovesAlone(t *testing.T) {
+	t.Parallel()
+	ctx := ctxT(t)
+	schema := pgsessiontest.Schema(t)
+	pool := pgsessiontest.Pool(t, nil)
+	cfg := affinity.Config{Schema: schema}
+	done, err := affinity.Migrate(ctx, pool, cfg)
+	require.NoError(t, err)
+	require.Equal(t, []int{1}, done)
+	st, err := affinity.NewPostgres(ctx, pool, affinity.Config{Schema: schema, ManualMigrations: true})
+	require.NoError(t, err)
+	_, err = st.Set(ctx, "s1", "w1", "")
+	require.NoError(t, err)
+	// As an earlier release left it: the table, no record of the chain.
+	_, err = pool.Exec(ctx, `DROP TABLE `+pgx.Identifier{schema, "pgsession_affinity_migrations"}.Sanitize())
+	require.NoError(t, err)
+	have, want, err := affinity.SchemaVersion(ctx, pool, cfg)
+	require.NoError(t, err)
+	require.Equal(t, [2]int{0, 1}, [2]int{have, want})
+	st, err = affinity.NewPostgres(ctx, pool, cfg)
+	require.NoError(t, err, "the existing table is adopted")
+	e, err := st.Get(ctx, "s1")
+	require.NoError(t, err)
+	require.Equal(t, "w1", e.WorkerID)
+
+	done, err = affinity.MigrateDown(ctx, pool, cfg, 0)
+	require.NoError(t, err)
+	require.Equal(t, []int{1}, done)
+	var exists bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`,
+		pgx.Identifier{schema, "pgsession_affinity"}.Sanitize()).Scan(&exists))
+	require.False(t, exists, "down drops the affinity tables")
 }
 
 // Keys print as the hex that Redis key names use, and parse back.

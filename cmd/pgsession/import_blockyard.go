@@ -72,10 +72,10 @@ func (c *cli) importBlockyard(ctx context.Context, args []string) int {
 		return c.fail(cmd.name, err)
 	}
 	defer pool.Close()
-	if err := checkSchema(openCtx, pool, d); err != nil {
-		return c.fail(cmd.name, err)
-	}
 	store, err := affinity.NewPostgres(openCtx, pool, acfg)
+	if errors.Is(err, affinity.ErrSchemaVersion) {
+		err = fmt.Errorf("%w\n(run \"%s\" with the same -schema and -prefix)", err, affinityChain.hint)
+	}
 	if err != nil {
 		return c.fail(cmd.name, err)
 	}

@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/pgsession/pgsession"
 )
 
 // openPool connects for a migrate command.
@@ -56,25 +54,25 @@ func (c *cli) migrateUp(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	d := addDBFlags(fs, true)
 	create := fs.Bool("create-schema", false, "create the schema if it is missing")
+	chosen := addChainFlag(fs)
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
+	ch := chosen()
 	return c.withPool(ctx, cmd.name, d, func(ctx context.Context, pool *pgxpool.Pool) int {
-		cfg := d.config()
-		cfg.CreateSchema = *create
-		done, err := pgsession.Migrate(ctx, pool, cfg)
+		done, err := ch.up(ctx, pool, d, *create)
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
-		have, _, err := pgsession.SchemaVersion(ctx, pool, cfg)
+		have, _, err := ch.version(ctx, pool, d)
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
 		if len(done) == 0 {
-			fmt.Fprintf(c.stdout, "%s: already at version %d, nothing to apply\n", d.where(), have)
+			fmt.Fprintf(c.stdout, "%s%s: already at version %d, nothing to apply\n", d.where(), ch.what, have)
 			return exitOK
 		}
-		fmt.Fprintf(c.stdout, "%s: applied %s, now at version %d\n", d.where(), versions(done), have)
+		fmt.Fprintf(c.stdout, "%s%s: applied %s, now at version %d\n", d.where(), ch.what, versions(done), have)
 		return exitOK
 	})
 }
@@ -84,17 +82,18 @@ func (c *cli) migrateDown(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	d := addDBFlags(fs, true)
 	to := fs.Int("to", 0, "target `version` (default: one below the current)")
+	chosen := addChainFlag(fs)
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
+	ch := chosen()
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "to" })
 	if explicit && *to < 0 {
 		return c.usageFail(cmd.name, "-to must be 0 or more, got %d", *to)
 	}
 	return c.withPool(ctx, cmd.name, d, func(ctx context.Context, pool *pgxpool.Pool) int {
-		cfg := d.config()
-		have, _, err := pgsession.SchemaVersion(ctx, pool, cfg)
+		have, _, err := ch.version(ctx, pool, d)
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
@@ -103,14 +102,14 @@ func (c *cli) migrateDown(ctx context.Context, args []string) int {
 			target = have - 1
 		}
 		if have == 0 || target >= have {
-			fmt.Fprintf(c.stdout, "%s: at version %d, nothing to roll back\n", d.where(), have)
+			fmt.Fprintf(c.stdout, "%s%s: at version %d, nothing to roll back\n", d.where(), ch.what, have)
 			return exitOK
 		}
-		done, err := pgsession.MigrateDown(ctx, pool, cfg, target)
+		done, err := ch.down(ctx, pool, d, target)
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
-		fmt.Fprintf(c.stdout, "%s: rolled back %s, now at version %d\n", d.where(), versions(done), target)
+		fmt.Fprintf(c.stdout, "%s%s: rolled back %s, now at version %d\n", d.where(), ch.what, versions(done), target)
 		return exitOK
 	})
 }
@@ -119,11 +118,13 @@ func (c *cli) migrateStatus(ctx context.Context, args []string) int {
 	cmd := command{name: "migrate status", synopsis: "[flags]", help: "Shows the schema version the database has and the one this pgsession needs."}
 	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
 	d := addDBFlags(fs, true)
+	chosen := addChainFlag(fs)
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
+	ch := chosen()
 	return c.withPool(ctx, cmd.name, d, func(ctx context.Context, pool *pgxpool.Pool) int {
-		have, want, err := pgsession.SchemaVersion(ctx, pool, d.config())
+		have, want, err := ch.version(ctx, pool, d)
 		if err != nil {
 			return c.fail(cmd.name, err)
 		}
@@ -132,11 +133,11 @@ func (c *cli) migrateStatus(ctx context.Context, args []string) int {
 		case have == want:
 			verdict = "up to date"
 		case have < want:
-			verdict = fmt.Sprintf("%d migration(s) pending: run \"pgsession migrate up\"", want-have)
+			verdict = fmt.Sprintf("%d migration(s) pending: run \"%s\"", want-have, ch.hint)
 		default:
 			verdict = "the database is newer than this pgsession: upgrade it before running it here"
 		}
-		fmt.Fprintf(c.stdout, "%s: database at version %d, this pgsession needs %d: %s\n", d.where(), have, want, verdict)
+		fmt.Fprintf(c.stdout, "%s%s: database at version %d, this pgsession needs %d: %s\n", d.where(), ch.what, have, want, verdict)
 		return exitOK
 	})
 }
@@ -147,12 +148,11 @@ func (c *cli) migrateSQL(_ context.Context, args []string) int {
 	d := addDBFlags(fs, false)
 	down := fs.Bool("down", false, "print the down migrations, newest first")
 	create := fs.Bool("create-schema", false, "begin with CREATE SCHEMA IF NOT EXISTS (up only)")
+	chosen := addChainFlag(fs)
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
-	cfg := d.config()
-	cfg.CreateSchema = *create
-	sql, err := pgsession.MigrationSQL(cfg, *down)
+	sql, err := chosen().sql(d, *down, *create)
 	if err != nil {
 		return c.fail(cmd.name, err)
 	}

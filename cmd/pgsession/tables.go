@@ -21,7 +21,10 @@ import (
 // answer.
 
 // tableNames are the tables of a deployment, without the prefix.
-var tableNames = []string{"sessions", "maintenance", "locks", "changes", "affinity", "migrations"}
+var tableNames = []string{"sessions", "maintenance", "locks", "changes", "migrations", "affinity", "affinity_migrations"}
+
+// (The affinity tables exist only where the affinity store is used: the
+// commands that list tables skip the ones missing.)
 
 // liveSQL is true for a live session row s: neither its absolute nor its
 // idle deadline has passed, by the database clock. It is the library's own

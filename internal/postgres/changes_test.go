@@ -66,7 +66,7 @@ func migratedBackend(t *testing.T, ctx context.Context) (*Backend, *pgxpool.Pool
 	names, err := NewNames(pgsessiontest.Schema(t), "pgsession_")
 	require.NoError(t, err)
 	pool := pgsessiontest.Pool(t, nil)
-	_, err = Migrate(ctx, pool, names, LatestVersion(names), true)
+	_, err = Sessions.Migrate(ctx, pool, names, Sessions.LatestVersion(names), true)
 	require.NoError(t, err)
 	return New(pool, names, false), pool, names
 }

@@ -62,7 +62,7 @@ func TestTouchRetriesADeadlock(t *testing.T) {
 	tr := &touchOutcomes{}
 	toucher := pgsessiontest.PoolWith(t, withSettings(map[string]string{"deadlock_timeout": "300ms"}, tr))
 	other := pgsessiontest.PoolWith(t, withSettings(map[string]string{"deadlock_timeout": "20s"}, nil))
-	_, err = Migrate(ctx, toucher, names, LatestVersion(names), true)
+	_, err = Sessions.Migrate(ctx, toucher, names, Sessions.LatestVersion(names), true)
 	require.NoError(t, err)
 	b := New(toucher, names, false)
 

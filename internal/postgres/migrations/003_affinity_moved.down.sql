@@ -1,0 +1,2 @@
+-- Nothing to undo: the affinity tables belong to the affinity chain.
+SELECT 1;
