@@ -30,28 +30,13 @@ const keySep = "\x00"
 // with Users and Keys), several when its ids do not fit in one.
 func encodeUpdatedWithKeys(e store.Event) []string {
 	head := formatVersion + "|" + string(eventUpdatedWithKeys) + "|" + e.Instance + "|"
-	var out []string
-	var b strings.Builder
-	for i, id := range e.IDs {
-		item := updatedItem(id, e.Versions[i], e.Users[i], e.Keys[i])
+	return pack(head, len(e.IDs), func(i int) string {
+		item := updatedItem(e.IDs[i], e.Versions[i], e.Users[i], e.Keys[i])
 		if len(head)+len(item) > MaxPayload {
-			item = updatedItem(id, e.Versions[i], e.Users[i], nil)
+			item = updatedItem(e.IDs[i], e.Versions[i], e.Users[i], nil)
 		}
-		if b.Len() > len(head) && b.Len()+1+len(item) > MaxPayload {
-			out = append(out, b.String())
-			b.Reset()
-		}
-		if b.Len() == 0 {
-			b.WriteString(head)
-		} else {
-			b.WriteByte(',')
-		}
-		b.WriteString(item)
-	}
-	if b.Len() > 0 {
-		out = append(out, b.String())
-	}
-	return out
+		return item
+	})
 }
 
 func updatedItem(id store.ID, version int64, user string, keys []string) string {
@@ -74,28 +59,13 @@ func encodeOwned(e store.Event) []string {
 	if e.Kind == store.EventDeleted {
 		head = formatVersion + "|" + string(eventDeletedWithReason) + "|" + string(e.Reason) + "|"
 	}
-	var out []string
-	var b strings.Builder
-	for i, id := range e.IDs {
-		item := hex.EncodeToString(id[:]) + ":" + hex.EncodeToString([]byte(e.Users[i]))
+	return pack(head, len(e.IDs), func(i int) string {
+		item := hex.EncodeToString(e.IDs[i][:]) + ":" + hex.EncodeToString([]byte(e.Users[i]))
 		if e.Reason == store.ReasonRenewed {
 			item += ":" + hex.EncodeToString(e.NewIDs[i][:])
 		}
-		if b.Len() > len(head) && b.Len()+1+len(item) > MaxPayload {
-			out = append(out, b.String())
-			b.Reset()
-		}
-		if b.Len() == 0 {
-			b.WriteString(head)
-		} else {
-			b.WriteByte(',')
-		}
-		b.WriteString(item)
-	}
-	if b.Len() > 0 {
-		out = append(out, b.String())
-	}
-	return out
+		return item
+	})
 }
 
 // decodeOwned reads the items of an "n" or "x" body into e.

@@ -49,28 +49,13 @@ func Encode(e store.Event) []string {
 	}
 	switch e.Kind {
 	case store.EventUpdated, store.EventDeleted:
-		var out []string
-		var b strings.Builder
-		for i, id := range e.IDs {
-			item := hex.EncodeToString(id[:])
+		return pack(head, len(e.IDs), func(i int) string {
+			item := hex.EncodeToString(e.IDs[i][:])
 			if e.Kind == store.EventUpdated {
 				item += ":" + strconv.FormatInt(e.Versions[i], 10)
 			}
-			if b.Len() > len(head) && b.Len()+1+len(item) > MaxPayload {
-				out = append(out, b.String())
-				b.Reset()
-			}
-			if b.Len() == 0 {
-				b.WriteString(head)
-			} else {
-				b.WriteByte(',')
-			}
-			b.WriteString(item)
-		}
-		if b.Len() > 0 {
-			out = append(out, b.String())
-		}
-		return out
+			return item
+		})
 	case store.EventPushed:
 		if p, ok := EncodePush(e.Instance, e.Records, e.Keys); ok {
 			return []string{p}
@@ -85,6 +70,30 @@ func Encode(e store.Event) []string {
 	default:
 		return []string{head + e.User}
 	}
+}
+
+// pack joins the n items item gives with commas after head, starting a new
+// payload whenever the next item would take one past MaxPayload.
+func pack(head string, n int, item func(i int) string) []string {
+	var out []string
+	var b strings.Builder
+	for i := range n {
+		it := item(i)
+		if b.Len() > len(head) && b.Len()+1+len(it) > MaxPayload {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() == 0 {
+			b.WriteString(head)
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(it)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
 }
 
 // Decode reads one payload.
