@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pgsession/pgsession/internal/cache"
 )
 
 // A node never serves a copy older than its own write returned (DESIGN
@@ -78,6 +80,24 @@ func TestOwnWriteSurvivesEveryRaceOnTheCache(t *testing.T) {
 				c.DropWhere(func(s *snap) bool { return s.user == "u" })
 			}
 			fill(c, key(1000+r.IntN(200)), &snap{v: 1, user: "other", size: 64})
+		}
+	})
+	wg.Go(func() { // the listener lost and back (C1), deletions and hints of unknown versions
+		r := rand.New(rand.NewPCG(5, 5))
+		for !stop.Load() {
+			switch r.IntN(40) {
+			case 0:
+				c.SetEnabled(false)
+				pause(r)
+				c.DropAll()
+				c.SetEnabled(true)
+			case 1:
+				c.DropAll()
+			case 2:
+				c.Invalidate(key(r.IntN(hot)), cache.Deleted) // a lost reply's hint
+			default:
+				runtime.Gosched()
+			}
 		}
 	})
 	time.Sleep(2 * time.Second)
