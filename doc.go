@@ -45,6 +45,17 @@
 // ListenerPingTimeout when one is not. MinVersion gives a client
 // read-your-writes on any node; CacheMaxAge bounds the age of any copy.
 //
+// # Session events
+//
+// With Config.Events on every node, Manager.Subscribe delivers what
+// happens to sessions anywhere: created, updated (version and keys),
+// deleted (and why: Delete, renewed away, evicted by the per-user cap,
+// expired), a user's sessions ended, all ended. Creations and deletions
+// are announced in their own transaction, so each reaches every subscriber
+// once while its node listens; after a listener cut, or when a subscriber
+// falls behind, it gets EventsMissed and should read again what it tracks.
+// docs/EVENTS.md gives the promise in full and what events cost.
+//
 // # Locks
 //
 // Lock takes a lease on a resource of a session, with a fencing token that
