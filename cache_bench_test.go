@@ -363,18 +363,22 @@ type throughputEnv struct {
 	nodes []*pgsession.Manager
 	// quiet are nodes on the same pools with no announcement of any kind:
 	// no NOTIFY, no change-log row. The library as it is with that off.
+	// They are a deployment of their own, in a schema of their own, so their
+	// listeners and change readers never wake for the measured nodes' work
+	// (a real three-node deployment has three of each, not six).
 	quiet []*pgsession.Manager
 	pools []*pgxpool.Pool
 	table string
-	// Sessions per worker: the library side updates pgsIDs, both raw
-	// variants rawIDs, so the two never touch the same rows.
-	pgsIDs, rawIDs [][]pgsession.ID
+	// Sessions per worker: the library side updates pgsIDs, the raw
+	// variants rawIDs, so the two never touch the same rows; the quiet
+	// nodes update quietIDs, in their own schema.
+	pgsIDs, rawIDs, quietIDs [][]pgsession.ID
 }
 
 func newThroughputEnv(b *testing.B) *throughputEnv {
 	b.Helper()
 	ctx := context.Background()
-	schema := pgsessiontest.Schema(b)
+	schema, quietSchema := pgsessiontest.Schema(b), pgsessiontest.Schema(b)
 	e := &throughputEnv{ctx: ctx, table: pgx.Identifier{schema, "pgsession_sessions"}.Sanitize()}
 	for range throughputNodes {
 		pool := pgsessiontest.Pool(b, nil)
@@ -393,6 +397,7 @@ func newThroughputEnv(b *testing.B) *throughputEnv {
 		e.nodes = append(e.nodes, m)
 		e.pools = append(e.pools, pool)
 		cfg.SkipUpdateNotify = true
+		cfg.Schema = quietSchema
 		q, err := pgsession.New(ctx, pool, cfg)
 		if err != nil {
 			b.Fatal(err)
@@ -407,15 +412,19 @@ func newThroughputEnv(b *testing.B) *throughputEnv {
 	}
 	e.pgsIDs = make([][]pgsession.ID, throughputWorkers)
 	e.rawIDs = make([][]pgsession.ID, throughputWorkers)
+	e.quietIDs = make([][]pgsession.ID, throughputWorkers)
 	err := e.parallel(func(w int) error {
-		m := e.nodes[w%throughputNodes]
+		m, q := e.nodes[w%throughputNodes], e.quiet[w%throughputNodes]
 		for range throughputPerWorker {
-			for _, dst := range []*[]pgsession.ID{&e.pgsIDs[w], &e.rawIDs[w]} {
-				s, err := m.Create(ctx, "", benchAttrs)
+			for _, dst := range []struct {
+				m   *pgsession.Manager
+				ids *[]pgsession.ID
+			}{{m, &e.pgsIDs[w]}, {m, &e.rawIDs[w]}, {q, &e.quietIDs[w]}} {
+				s, err := dst.m.Create(ctx, "", benchAttrs)
 				if err != nil {
 					return err
 				}
-				*dst = append(*dst, s.ID())
+				*dst.ids = append(*dst.ids, s.ID())
 			}
 		}
 		return nil
@@ -542,7 +551,7 @@ SELECT pg_notify($3, '1|u|gopgsession-like|' || encode(u.id, 'hex') || ':' || u.
 		{name: "statement", op: statement(bareSQL)},
 		{name: "pgsession", op: update()}, // sides[1]: the ratios' numerator
 		{name: "pgsession-quiet" /* sides[2], next to pgsession in every round */, op: func(w, i int) error {
-			_, err := e.quiet[w%throughputNodes].Update(e.ctx, e.pgsIDs[w][i%throughputPerWorker], new(pgsession.Patch).Set("n", i))
+			_, err := e.quiet[w%throughputNodes].Update(e.ctx, e.quietIDs[w][i%throughputPerWorker], new(pgsession.Patch).Set("n", i))
 			return err
 		}},
 		{name: "statement+log", op: statement(loggedSQL)},

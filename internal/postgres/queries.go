@@ -215,8 +215,14 @@ SELECT (SELECT count(*) FROM d), ` + notify.SQLAllDeleted(`$1`)
 // sqlDropUserCache asks every node to forget a user's cached sessions.
 var sqlDropUserCache = notify.SQLUserDropped(`$2::text`, `$1`)
 
-// sqlAnnounce sends many payloads in one statement (one commit).
-const sqlAnnounce = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
+// sqlAnnounce sends many payloads in one statement (one commit). That commit
+// does not wait for its WAL to reach disk (synchronous_commit off for this
+// transaction alone): it writes no data, only repeats what durable updates
+// already did, and a server crash that loses it also cuts every listener,
+// which makes every node drop its cache (DESIGN C1). Waiting would hold
+// PostgreSQL's notify lock across a disk flush, and every node's
+// announcements queue behind that lock.
+const sqlAnnounce = `SELECT pg_notify($1, p), set_config('synchronous_commit', 'off', true) FROM unnest($2::text[]) AS p`
 
 const sqlListUser = `SELECT ` + cols + `, now() FROM {{sessions}} s
 WHERE s.user_id = $1 AND s.user_id <> '' AND ` + live + `
