@@ -68,11 +68,14 @@ type announcer struct {
 // pendingCopy is the newest version of a session waiting to be announced,
 // with the row the update returned (nil when the version is all there is).
 // With events on, keys gathers what every update coalesced into it wrote
-// (nil for an invalidation hint: a conflict or a lost reply).
+// (nil for an invalidation hint: a conflict or a lost reply). logged names
+// the change-log rows the announcement covers: other nodes then need not
+// fetch them (DESIGN C7).
 type pendingCopy struct {
 	version int64
 	rec     *store.Record
 	keys    []string
+	logged  []int64 // the change-log rows of the updates coalesced into it
 }
 
 func newAnnouncer(instance string, send func(context.Context, []string) error, log func(string, ...any)) *announcer {
@@ -90,6 +93,9 @@ func (a *announcer) add(id store.ID, version int64, rec *store.Record, keys []st
 	}
 	if a.events && keys != nil {
 		p.keys = union(p.keys, keys)
+	}
+	if rec != nil && rec.ChangeSeq > 0 {
+		p.logged = append(p.logged, rec.ChangeSeq)
 	}
 	a.pending[id] = p
 	a.mu.Unlock()
@@ -177,6 +183,7 @@ func (a *announcer) flush(ctx context.Context) (int, error) {
 			if p.keys != nil {
 				q.keys = union(q.keys, p.keys)
 			}
+			q.logged = append(q.logged, p.logged...)
 			a.pending[id] = q
 		}
 		a.mu.Unlock()
@@ -196,6 +203,25 @@ func (a *announcer) flush(ctx context.Context) (int, error) {
 // With events on, the rows carry the keys written, and without rows the
 // updates go in the "e" form with owners and keys; hints stay "u".
 func (a *announcer) payloads(batch map[store.ID]pendingCopy) []string {
+	return append(a.updatePayloads(batch), a.loggedPayloads(batch)...)
+}
+
+// loggedPayloads names the change-log rows of the batch's updates. They go
+// last, in the same transaction as the updates they cover, so a node that
+// reads them has applied those updates already.
+func (a *announcer) loggedPayloads(batch map[store.ID]pendingCopy) []string {
+	e := store.Event{Kind: store.EventLogged, Instance: a.instance}
+	for _, p := range batch {
+		e.Logged = append(e.Logged, p.logged...)
+	}
+	if len(e.Logged) == 0 {
+		return nil
+	}
+	return notify.Encode(e)
+}
+
+// updatePayloads encodes the batch's updates themselves.
+func (a *announcer) updatePayloads(batch map[store.ID]pendingCopy) []string {
 	if recs, keys, ok := a.pushable(batch); ok {
 		if payload, ok := notify.EncodePush(a.instance, recs, keys); ok {
 			return []string{payload}

@@ -181,7 +181,7 @@ FROM ` + e.table + ` s WHERE s.id = $1`
 // scanSessionRow reads a row of the library's columns (plus now()) into Go
 // values, as a caller of raw pgx would: the baselines' share of the work the
 // library does when it decodes a row.
-func scanSessionRow(row pgx.Row) error {
+func scanSessionRow(row pgx.Row, extra ...any) error {
 	var (
 		id, attrs, attrExpiry                    []byte
 		userID, userAgent, ip                    string
@@ -189,8 +189,8 @@ func scanSessionRow(row pgx.Row) error {
 		created, updated, seen, expires, dbClock time.Time
 		idle                                     pgtype.Interval
 	)
-	return row.Scan(&id, &userID, &version, &created, &updated,
-		&seen, &expires, &idle, &userAgent, &ip, &attrs, &attrExpiry, &dbClock)
+	return row.Scan(append([]any{&id, &userID, &version, &created, &updated,
+		&seen, &expires, &idle, &userAgent, &ip, &attrs, &attrExpiry, &dbClock}, extra...)...)
 }
 
 // noCache makes every Get a miss: the path measured here.

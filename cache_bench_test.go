@@ -521,9 +521,14 @@ SELECT pg_notify($3, '1|u|gopgsession-like|' || encode(u.id, 'hex') || ':' || u.
 	// returns into Go values, as a caller of raw pgx would to learn the new
 	// version; the library does the same and more (the cache, the snapshot).
 	statement := func(sql string) func(w, i int) error {
+		logged := sql == loggedSQL // the library's statement also returns its log row's number
 		return func(w, i int) error {
+			var extra []any
+			if logged {
+				extra = []any{new(int64)}
+			}
 			return scanSessionRow(e.pools[w%throughputNodes].QueryRow(e.ctx, sql,
-				e.rawIDs[w][i%throughputPerWorker][:], []string{}, patch(i), keys, keys, 64)) // 64: Config.MaxAttributes by default
+				e.rawIDs[w][i%throughputPerWorker][:], []string{}, patch(i), keys, keys, 64), extra...) // 64: Config.MaxAttributes by default
 		}
 	}
 	var announced atomic.Int64 // updates made by the announcing side

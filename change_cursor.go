@@ -39,6 +39,27 @@ func (c *changeCursor) missingList() []int64 {
 	return out
 }
 
+// settle records a read of the rows asked (the gaps and the unheard rows
+// past high) that found rows, up to top: what was not found is a gap, since
+// now if it is new; the cursor moves to top. Gaps older than lag are given
+// up, the oldest first past maxMissing.
+func (c *changeCursor) settle(asked []int64, found []store.Change, top int64, now time.Time, lag time.Duration) {
+	got := make(map[int64]bool, len(found))
+	for _, r := range found {
+		got[r.Seq] = true
+	}
+	for _, seq := range asked {
+		switch {
+		case got[seq]:
+			delete(c.missing, seq)
+		case seq > c.high:
+			c.missing[seq] = now
+		}
+	}
+	c.high = max(c.high, top)
+	c.expire(now, lag)
+}
+
 // advance records rows just read (in sequence order) at now, and gives up
 // gaps older than lag. Past maxMissing gaps, the oldest are given up first.
 func (c *changeCursor) advance(rows []store.Change, now time.Time, lag time.Duration) {
@@ -52,6 +73,11 @@ func (c *changeCursor) advance(rows []store.Change, now time.Time, lag time.Dura
 		}
 		c.high = r.Seq
 	}
+	c.expire(now, lag)
+}
+
+// expire gives up gaps older than lag, and the oldest past maxMissing.
+func (c *changeCursor) expire(now time.Time, lag time.Duration) {
 	for seq, since := range c.missing {
 		if now.Sub(since) > lag {
 			delete(c.missing, seq)

@@ -2,6 +2,7 @@ package pgsession
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,9 @@ const (
 	// changeStaleAfter is how many intervals without a successful read make
 	// the node stop serving from its cache.
 	changeStaleAfter = 3
+	// maxHeard bounds the rows a reader remembers as announced ahead of its
+	// cursor; past it the rest are fetched like any other.
+	maxHeard = 100000
 )
 
 // changeReader reads the change log every interval and invalidates what it
@@ -38,9 +42,12 @@ type changeReader struct {
 	fresh    func(bool) // whether reads are keeping up
 	warn     func(msg string, args ...any)
 
-	restart  atomic.Bool // start again from the log's current end: set after a reconnect
-	cursor   changeCursor
-	lastRead time.Time // when the last complete read began: what it saw is at least that fresh
+	restart atomic.Bool // start again from the log's current end: set after a reconnect
+	cursor  changeCursor
+
+	mu       sync.Mutex
+	heard    map[int64]struct{} // guarded by mu; rows past the cursor known announced, or this node's own
+	lastRead time.Time          // when the last complete read began: what it saw is at least that fresh
 	reads    atomic.Uint64
 	rows     atomic.Uint64
 }
@@ -60,12 +67,108 @@ func (r *changeReader) place(ctx context.Context) error {
 		return err
 	}
 	r.cursor.reset(seq)
+	r.takeHeard() // numbers heard before may name other rows now: a crash restarts them
 	return nil
 }
 
-// read reads every row past the cursor and applies it.
+// hear records rows this node needs not fetch: their updates were announced
+// to it (the "s" form, read after the updates it covers) or made by it.
+func (r *changeReader) hear(seqs ...int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.heard == nil {
+		r.heard = map[int64]struct{}{}
+	}
+	for _, seq := range seqs {
+		if len(r.heard) >= maxHeard {
+			return
+		}
+		r.heard[seq] = struct{}{}
+	}
+}
+
+// takeHeard returns what was heard since the last read and starts afresh.
+func (r *changeReader) takeHeard() map[int64]struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.heard
+	r.heard = nil
+	if h == nil {
+		h = map[int64]struct{}{}
+	}
+	return h
+}
+
+// read learns the log's highest row and fetches only the rows up to it that
+// this node has not heard announced, and the gaps it still waits for: with
+// every update announced, about none. When too many are unheard (updates
+// made with announcements off, or a reader just started) it reads the
+// whole range instead.
 func (r *changeReader) read(ctx context.Context) error {
 	began := time.Now()
+	top, err := r.log.ChangesTop(ctx)
+	if err != nil {
+		return err
+	}
+	r.reads.Add(1)
+	heard := r.takeHeard()
+	defer func() { r.keepHeard(heard) }()
+	want, ok := r.unheard(heard, top)
+	if !ok {
+		return r.readRange(ctx, began)
+	}
+	var rows []store.Change
+	if len(want) > 0 {
+		if rows, err = r.log.ChangesAt(ctx, want); err != nil {
+			return err
+		}
+		r.reads.Add(1)
+		r.rows.Add(uint64(len(rows)))
+		if len(rows) > 0 {
+			r.apply(rows)
+		}
+	}
+	r.cursor.settle(want, rows, top, time.Now(), changeLag)
+	r.lastRead = began
+	return nil
+}
+
+// unheard lists the gaps and the rows past the cursor up to top that are
+// not in heard, and drops from heard and the gaps what the cursor has
+// passed; false when they are more than one batch.
+func (r *changeReader) unheard(heard map[int64]struct{}, top int64) ([]int64, bool) {
+	for seq := range heard {
+		if seq <= r.cursor.high {
+			delete(r.cursor.missing, seq)
+			delete(heard, seq)
+		}
+	}
+	want := r.cursor.missingList()
+	for seq := r.cursor.high + 1; seq <= top; seq++ {
+		if _, ok := heard[seq]; !ok {
+			if len(want) >= changeBatch {
+				return nil, false
+			}
+			want = append(want, seq)
+		}
+	}
+	return want, true
+}
+
+// keepHeard puts back what is still ahead of the cursor, with whatever was
+// heard meanwhile.
+func (r *changeReader) keepHeard(heard map[int64]struct{}) {
+	var ahead []int64
+	for seq := range heard {
+		if seq > r.cursor.high {
+			ahead = append(ahead, seq)
+		}
+	}
+	r.hear(ahead...)
+}
+
+// readRange reads every row past the cursor and applies it.
+func (r *changeReader) readRange(ctx context.Context, began time.Time) error {
 	for {
 		rows, err := r.log.ChangesSince(ctx, r.cursor.high, r.cursor.missingList(), changeBatch)
 		if err != nil {

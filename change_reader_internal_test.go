@@ -15,15 +15,24 @@ type flakyLog struct {
 }
 
 func (l *flakyLog) ChangesSince(ctx context.Context, after int64, missing []int64, limit int) ([]store.Change, error) {
+	return nil, l.wait(ctx)
+}
+func (l *flakyLog) ChangesTop(ctx context.Context) (int64, error) { return 0, l.wait(ctx) }
+func (l *flakyLog) ChangesAt(ctx context.Context, seqs []int64) ([]store.Change, error) {
+	return nil, l.wait(ctx)
+}
+
+// wait is one read: it hangs until its deadline while the log is down.
+func (l *flakyLog) wait(ctx context.Context) error {
 	l.mu.Lock()
 	down := l.down
 	l.mu.Unlock()
 	if down {
 		<-ctx.Done() // a partition: the read hangs until its deadline
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 	time.Sleep(2 * time.Millisecond) // a read takes a little time
-	return nil, nil
+	return nil
 }
 func (l *flakyLog) ChangesStart(context.Context, time.Duration) (int64, error) { return 0, nil }
 func (l *flakyLog) PruneChanges(context.Context, time.Duration, time.Duration) (int, error) {

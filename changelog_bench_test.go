@@ -130,9 +130,14 @@ SELECT pg_notify($3, '1|u|gopgsession-like|' || encode(u.id, 'hex') || ':' || u.
 	// statement sends one form of the lean statement and scans the session
 	// it returns, as the "statement" side of BenchmarkUpdateThroughput.
 	statement := func(sql string) func(w, i int) error {
+		logged := sql == libSQL // the library's statement also returns its log row's number
 		return func(w, i int) error {
+			var extra []any
+			if logged {
+				extra = []any{new(int64)}
+			}
 			return scanSessionRow(c.pools[w%throughputNodes].QueryRow(ctx, sql,
-				c.rawIDs[w][i%throughputPerWorker][:], []string{}, patch(i), keys, keys, 64)) // 64: Config.MaxAttributes by default
+				c.rawIDs[w][i%throughputPerWorker][:], []string{}, patch(i), keys, keys, 64), extra...) // 64: Config.MaxAttributes by default
 		}
 	}
 	raw := func(sql string, args func(id pgsession.ID, i int) []any) func(w, i int) error {

@@ -32,8 +32,14 @@ func (m *Manager) onEvent(e store.Event) {
 	if m.cfg.Events {
 		m.events.publish(sessionEvents(e)...)
 	}
-	if e.Kind == store.EventCreated {
+	switch e.Kind {
+	case store.EventCreated:
 		return // for events only: nothing cached can be older than a new session
+	case store.EventLogged:
+		if m.changes != nil {
+			m.changes.hear(e.Logged...)
+		}
+		return
 	}
 	m.stats.invalidations.Add(1)
 	switch e.Kind {

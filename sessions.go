@@ -348,6 +348,9 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	switch {
 	case err == nil:
 		m.stats.updated.Add(1)
+		if m.changes != nil && s.rec.ChangeSeq > 0 {
+			m.changes.hear(s.rec.ChangeSeq) // this node holds what its row says
+		}
 		if f := m.hooks.beforeAnnounce.Load(); f != nil {
 			(*f)(id, s.rec.Version)
 		}

@@ -204,22 +204,22 @@ func (l *Listener) handle(payload string, seq uint64) bool {
 	switch {
 	case e.Kind == store.EventHeartbeat:
 		return seq != 0 && e.Instance == l.Instance && e.Seq == seq
-	case !l.KeepOwn && (e.Kind == store.EventUpdated || e.Kind == store.EventPushed) && e.Instance == l.Instance:
+	case !l.KeepOwn && (e.Kind == store.EventUpdated || e.Kind == store.EventPushed || e.Kind == store.EventLogged) && e.Instance == l.Instance:
 		return false // our own announcement: this node has the copy already
 	}
 	l.OnEvent(e)
 	return false
 }
 
-// ownAnnouncement reports whether payload is an "u" or "r" form this node
-// sent: "1|<kind>|<instance>|...".
+// ownAnnouncement reports whether payload is an "u", "r" or "s" form this
+// node sent: "1|<kind>|<instance>|...".
 func (l *Listener) ownAnnouncement(payload string) bool {
 	head := len(formatVersion) + 3 // "1|u|"
 	if len(payload) <= head+len(l.Instance) || payload[:len(formatVersion)+1] != formatVersion+"|" || payload[head-1] != '|' {
 		return false
 	}
 	kind := store.EventKind(payload[len(formatVersion)+1])
-	return (kind == store.EventUpdated || kind == store.EventPushed) &&
+	return (kind == store.EventUpdated || kind == store.EventPushed || kind == store.EventLogged) &&
 		payload[head:head+len(l.Instance)] == l.Instance && payload[head+len(l.Instance)] == '|'
 }
 

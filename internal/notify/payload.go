@@ -18,6 +18,11 @@ import (
 //	u: <instance>|<hex id>:<version>,...   d: <hex id>,...   U, C: <user id>
 //	A: empty                               h: <instance>|<seq>
 //	r: <instance>|<rows> (see push.go)     n, x, e: with session events on (see events.go)
+//	s: <instance>|<change-log seq>,...
+//
+// An "s" payload follows the "u", "e" or "r" payloads of the same
+// announcement, in the same transaction, so a node has applied those updates
+// by the time it reads which change-log rows they were (DESIGN C7).
 //
 // The node that announced an update already holds it, so "u" and "r" carry
 // their sender's instance name (its Manager's random name, never
@@ -65,6 +70,8 @@ func Encode(e store.Event) []string {
 		return Encode(e)
 	case store.EventHeartbeat:
 		return []string{head + e.Instance + "|" + strconv.FormatUint(e.Seq, 10)}
+	case store.EventLogged:
+		return pack(head+e.Instance+"|", len(e.Logged), func(i int) string { return strconv.FormatInt(e.Logged[i], 10) })
 	case store.EventAllDeleted:
 		return []string{head[:len(head)-1]}
 	default:
@@ -178,6 +185,19 @@ func Decode(p string) (store.Event, error) {
 	case store.EventAllDeleted:
 		if body != "" {
 			return bad("body on A")
+		}
+	case store.EventLogged:
+		instance, seqs, ok := cut(body)
+		if !ok || seqs == "" {
+			return bad("no change-log rows")
+		}
+		e.Instance = instance
+		for item := range strings.SplitSeq(seqs, ",") {
+			n, err := strconv.ParseInt(item, 10, 64)
+			if err != nil || n < 1 {
+				return bad("change-log row")
+			}
+			e.Logged = append(e.Logged, n)
 		}
 	case store.EventHeartbeat:
 		instance, seq, ok := strings.Cut(body, "|")

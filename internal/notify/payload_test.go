@@ -26,6 +26,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		{Kind: store.EventUserDropped, User: "ünïcode"},
 		{Kind: store.EventAllDeleted},
 		{Kind: store.EventHeartbeat, Instance: "n1", Seq: 42},
+		{Kind: store.EventLogged, Instance: "n1", Logged: []int64{1, 99, 1 << 50}},
 	}
 	for _, e := range events {
 		ps := notify.Encode(e)
@@ -56,6 +57,21 @@ func TestLargeEventsSplitUnderTheLimit(t *testing.T) {
 	}
 	require.Equal(t, e.IDs, back.IDs)
 	require.Equal(t, e.Versions, back.Versions)
+
+	logged := store.Event{Kind: store.EventLogged, Instance: "node"}
+	for i := range 3000 {
+		logged.Logged = append(logged.Logged, int64(1e12+i))
+	}
+	ps = notify.Encode(logged)
+	require.Greater(t, len(ps), 1)
+	var seqs []int64
+	for _, p := range ps {
+		require.Less(t, len(p), 8000)
+		got, err := notify.Decode(p)
+		require.NoError(t, err)
+		seqs = append(seqs, got.Logged...)
+	}
+	require.Equal(t, logged.Logged, seqs)
 }
 
 // The forms the SQL writes itself decode as the Go encoder's do.
@@ -76,7 +92,8 @@ func TestMalformedPayloadsAreErrors(t *testing.T) {
 	h := strings.Repeat("ab", 32)
 	for _, p := range []string{"", "hello", "2|u|n|" + h + ":1", "1|", "1|uu|x", "1|u|", "1|u|n|", "1|u|n|" + h,
 		"1|u|" + h + ":1", "1|u|n|" + h + ":x", "1|u|n|" + h + ":0", "1|d|" + h + ":1", "1|d|zz", "1|d|" + h[:10],
-		"1|U|", "1|A|x", "1|h|n", "1|h|n|x", "1|Q|x", "{\"json\":true}"} {
+		"1|U|", "1|A|x", "1|h|n", "1|h|n|x", "1|Q|x", "{\"json\":true}",
+		"1|s|n", "1|s|n|", "1|s|n|0", "1|s|n|1,x", "1|s|n|1,,2", "1|s|n|-4"} {
 		_, err := notify.Decode(p)
 		require.ErrorIs(t, err, notify.ErrMalformed, "%q", p)
 	}
@@ -89,6 +106,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("1|U|user")
 	f.Add("1|A")
 	f.Add("1|h|node|9")
+	f.Add("1|s|node|3,4,17")
 	f.Add("1|r|node|[[\"" + strings.Repeat("0f", 32) + "\",2,\"u\",1,2,3,4,0,\"ua\",\"ip\",{\"a\": 1},{},5]]")
 	f.Fuzz(func(t *testing.T, p string) {
 		e, err := notify.Decode(p)

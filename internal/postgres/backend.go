@@ -41,6 +41,7 @@ type Backend struct {
 	// so a create without them sends the statement it always did.
 	createTTL, cappedTTL                  string
 	changesSQL, changesStartSQL, pruneSQL string
+	changesTopSQL, changesAtSQL           string
 	touchSQL                              string
 	sweepSQL                              string
 	dropSQL                               string
@@ -74,6 +75,8 @@ func New(pool *pgxpool.Pool, names *Names, ownsPool bool) *Backend {
 
 		changesSQL:      names.Expand(sqlChangesSince),
 		changesStartSQL: names.Expand(sqlChangesStart),
+		changesTopSQL:   names.Expand(sqlChangesTop),
+		changesAtSQL:    names.Expand(sqlChangesAt),
 		pruneSQL:        names.Expand(sqlPruneChanges),
 		touchSQL:        names.Expand(sqlTouch),
 		sweepSQL:        names.Expand(sweepQuery(false)),
@@ -103,8 +106,8 @@ func (b *Backend) BareLeanUpdateSQL() string { return b.names.Expand(leanUpdate)
 // Call it before any update; nodes that read the log then miss this
 // backend's unannounced updates, so nothing else may use it.
 func (b *Backend) OmitChangeLog() {
-	b.updateSQL = b.names.Expand(strings.Replace(sqlUpdate, logChanges, "SELECT 1", 1))
-	b.leanSQL = b.names.Expand(strings.Replace(sqlUpdateLean, logChanges, "SELECT 1", 1))
+	b.updateSQL = b.names.Expand(strings.Replace(sqlUpdate, logChanges, noChangeLog, 1))
+	b.leanSQL = b.names.Expand(strings.Replace(sqlUpdateLean, logChanges, noChangeLog, 1))
 }
 
 // EnableEvents switches to the statements that announce what session
@@ -316,15 +319,17 @@ func (b *Backend) Update(ctx context.Context, p store.Patch) (*store.Record, err
 	}
 	for attempt := 0; ; attempt++ {
 		var ok, keysOK bool
+		var seq int64
 		rec, err := scanRecord(conn.QueryRow(ctx, b.updateSQL, p.ID[:], del, setJSON,
 			setKeys, ttlKeys, ttlMs, p.IfVersion, p.MaxAttributes, p.KeysSince, touched,
-			optionalInterval(p.Lifetime)), &ok, &keysOK)
+			optionalInterval(p.Lifetime)), &ok, &keysOK, &seq)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
 			return nil, store.ErrNotFound
 		case err != nil:
 			return nil, uncertain(err)
 		case ok:
+			rec.ChangeSeq = seq
 			return rec, nil
 		case countAfter(rec, p) > p.MaxAttributes:
 			return nil, store.ErrTooManyAttributes

@@ -14,7 +14,23 @@ func (b *Backend) ChangesSince(ctx context.Context, after int64, missing []int64
 	if missing == nil {
 		missing = []int64{}
 	}
-	rows, err := b.pool.Query(ctx, b.changesSQL, after, missing, limit)
+	return b.changes(ctx, b.changesSQL, after, missing, limit)
+}
+
+// ChangesTop returns the log's highest row number.
+func (b *Backend) ChangesTop(ctx context.Context) (int64, error) {
+	var seq int64
+	err := b.pool.QueryRow(ctx, b.changesTopSQL).Scan(&seq)
+	return seq, err
+}
+
+// ChangesAt reads the rows among seqs.
+func (b *Backend) ChangesAt(ctx context.Context, seqs []int64) ([]store.Change, error) {
+	return b.changes(ctx, b.changesAtSQL, seqs)
+}
+
+func (b *Backend) changes(ctx context.Context, sql string, args ...any) ([]store.Change, error) {
+	rows, err := b.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -26,9 +26,9 @@ func TestUpdatesAreLoggedAndOldRowsPruned(t *testing.T) {
 	_, _, err = b.Create(ctx, store.NewSession{ID: id, Lifetime: time.Hour})
 	require.NoError(t, err)
 	set := []store.AttrWrite{{Key: "k", Raw: []byte(`1`)}}
-	_, err = b.Update(ctx, store.Patch{ID: id, Set: set, MaxAttributes: 10}) // lean statement
+	lean, err := b.Update(ctx, store.Patch{ID: id, Set: set, MaxAttributes: 10}) // lean statement
 	require.NoError(t, err)
-	_, err = b.Update(ctx, store.Patch{ID: id, Set: set, IfVersion: 2, MaxAttributes: 10}) // full statement
+	full, err := b.Update(ctx, store.Patch{ID: id, Set: set, IfVersion: 2, MaxAttributes: 10}) // full statement
 	require.NoError(t, err)
 	_, err = b.Update(ctx, store.Patch{ID: id, Set: set, IfVersion: 2, MaxAttributes: 10}) // refused
 	require.ErrorIs(t, err, store.ErrVersionConflict)
@@ -39,6 +39,8 @@ func TestUpdatesAreLoggedAndOldRowsPruned(t *testing.T) {
 	require.Equal(t, id, rows[0].ID)
 	require.Equal(t, []int64{2, 3}, []int64{rows[0].Version, rows[1].Version})
 	require.Less(t, rows[0].Seq, rows[1].Seq)
+	require.Equal(t, []int64{rows[0].Seq, rows[1].Seq}, []int64{lean.ChangeSeq, full.ChangeSeq},
+		"each update returns the number of the row it logged, which its announcement carries")
 
 	again, err := b.ChangesSince(ctx, rows[1].Seq, []int64{rows[0].Seq}, 100)
 	require.NoError(t, err)

@@ -132,7 +132,11 @@ func keyVersions(keys string) string {
 
 // logChanges records every row of upd (an update's RETURNING) in the change
 // log, in the update's own statement and so its own commit (DESIGN C7).
-const logChanges = `INSERT INTO {{changes}} (id, version) SELECT upd.id, upd.version FROM upd`
+const logChanges = `INSERT INTO {{changes}} (id, version) SELECT upd.id, upd.version FROM upd RETURNING seq`
+
+// noChangeLog stands in for logChanges in benchmarks that measure the
+// library without it (Backend.OmitChangeLog).
+const noChangeLog = `SELECT 0::bigint AS seq`
 
 // sqlUpdate patches the live row: removes $2, merges $3, clears the expiry
 // of every key written ($4) and sets new expiries ($5 keys, $6 milliseconds
@@ -153,9 +157,9 @@ var sqlUpdate = `WITH upd AS (
         AND (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $8
     RETURNING ` + cols + `
 ), logged AS (` + logChanges + `)
-SELECT upd.*, now(), true, true FROM upd
+SELECT upd.*, now(), true, true, (SELECT seq FROM logged) FROM upd
 UNION ALL
-SELECT ` + cols + `, now(), false, ` + keysUnchanged + ` FROM {{sessions}} s
+SELECT ` + cols + `, now(), false, ` + keysUnchanged + `, 0::bigint FROM {{sessions}} s
 WHERE s.id = $1 AND ` + live + ` AND NOT EXISTS (SELECT 1 FROM upd)`
 
 // leanUpdate is the common update: no version or key check, no TTL, no
@@ -174,9 +178,11 @@ var leanUpdate = `UPDATE {{sessions}} s SET
         AND (s.attrs ?& $4::text[] OR (SELECT count(*) FROM jsonb_object_keys((s.attrs - $2::text[]) || $3::jsonb)) <= $6)
     RETURNING ` + cols
 
-// sqlUpdateLean is leanUpdate with its change logged.
+// sqlUpdateLean is leanUpdate with its change logged; it returns the log
+// row's number after the session's columns, so the writer can tell the
+// other nodes which rows its announcement covers (DESIGN C7).
 var sqlUpdateLean = `WITH upd AS (` + leanUpdate + `), logged AS (` + logChanges + `)
-SELECT upd.*, now() FROM upd`
+SELECT upd.*, now(), (SELECT seq FROM logged) FROM upd`
 
 // The deletes announce themselves inside their own transaction ($N is the
 // channel): revocations are where reliability matters most (DESIGN W3).
@@ -342,6 +348,12 @@ const sqlChangesSince = `SELECT x.seq, x.id, x.version FROM (
     UNION ALL
     (SELECT c.seq, c.id, c.version FROM {{changes}} c WHERE c.seq = ANY($2::bigint[]) AND c.seq <= $1)
 ) x ORDER BY x.seq`
+
+// sqlChangesTop is the log's highest row number: an index's last entry.
+const sqlChangesTop = `SELECT coalesce(max(c.seq), 0) FROM {{changes}} c`
+
+// sqlChangesAt reads the rows a reader has not heard announced.
+const sqlChangesAt = `SELECT c.seq, c.id, c.version FROM {{changes}} c WHERE c.seq = ANY($1::bigint[]) ORDER BY c.seq`
 
 // sqlChangesStart is where a reader starts: past every row older than $1,
 // so the rows of updates that may still have been committing are read.

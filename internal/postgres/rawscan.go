@@ -42,7 +42,11 @@ func queryRecord(ctx context.Context, q interface {
 	rec, err := decodeRow(rows.FieldDescriptions(), rows.RawValues())
 	if errors.Is(err, errNotBinary) {
 		var f rowFields
-		if err = rows.Scan(f.targets()...); err == nil {
+		targets := f.targets()
+		if len(rows.FieldDescriptions()) == len(targets)+1 {
+			targets = append(targets, &f.rec.ChangeSeq)
+		}
+		if err = rows.Scan(targets...); err == nil {
 			rec, err = f.record()
 		}
 	}
@@ -54,10 +58,19 @@ func queryRecord(ctx context.Context, q interface {
 }
 
 // decodeRow decodes cols plus now() from binary wire values (see the
-// PostgreSQL send functions of each type). Every byte slice it keeps is a
-// copy: the values are only valid until the next row.
+// PostgreSQL send functions of each type), and an update's change-log
+// number when the row carries one more bigint. Every byte slice it keeps is
+// a copy: the values are only valid until the next row.
 func decodeRow(fds []pgconn.FieldDescription, vals [][]byte) (*store.Record, error) {
 	const n = 13 // cols plus now()
+	var seq int64
+	if len(fds) == n+1 && len(vals) == n+1 {
+		var ok bool
+		if seq, ok = int8Value(vals[n]); !ok || fds[n].DataTypeOID != pgtype.Int8OID || fds[n].Format != pgtype.BinaryFormatCode {
+			return nil, errNotBinary
+		}
+		fds, vals = fds[:n], vals[:n]
+	}
 	if len(fds) != n || len(vals) != n {
 		return nil, errNotBinary
 	}
@@ -99,6 +112,7 @@ func decodeRow(fds []pgconn.FieldDescription, vals [][]byte) (*store.Record, err
 		}
 	}
 	rec.Lazy = &store.LazyAttrs{Raw: attrs, Expiry: expiry, Decode: store.LazyDecode}
+	rec.ChangeSeq = seq
 	return &rec, nil
 }
 

@@ -21,6 +21,11 @@ type ChangeLog interface {
 	// ChangesSince returns up to limit rows after seq, and the rows among
 	// missing, in Seq order.
 	ChangesSince(ctx context.Context, after int64, missing []int64, limit int) ([]Change, error)
+	// ChangesTop returns the highest row number in the log (0 when empty).
+	ChangesTop(ctx context.Context) (int64, error)
+	// ChangesAt returns the rows among seqs that are in the log, in Seq
+	// order.
+	ChangesAt(ctx context.Context, seqs []int64) ([]Change, error)
 	// ChangesStart is where a new reader starts: past every row older than
 	// lag (rows that recent may still have gaps below them).
 	ChangesStart(ctx context.Context, lag time.Duration) (int64, error)

@@ -14,6 +14,9 @@ const (
 	EventAllDeleted  EventKind = 'A' // every session is gone
 	EventHeartbeat   EventKind = 'h' // a listener's probe of its own connection
 	EventCreated     EventKind = 'n' // IDs were created, owned by Users (sent only with events on)
+	// EventLogged names change-log rows (Logged) whose updates the same
+	// transaction has just announced, so readers need not fetch them (C7).
+	EventLogged EventKind = 's'
 )
 
 // DeleteReason says why sessions were deleted, in events (Event.Reason);
@@ -41,7 +44,8 @@ type Event struct {
 	// Instance is the sender's instance name (a Manager's random name, never
 	// Config.NodeID), with EventHeartbeat, EventUpdated and EventPushed.
 	Instance string
-	Seq      uint64 // with EventHeartbeat
+	Seq      uint64  // with EventHeartbeat
+	Logged   []int64 // with EventLogged: change-log row numbers
 
 	// What session events need, in announcements sent with events on
 	// (Config.Events); nil or zero otherwise.

@@ -68,6 +68,9 @@ type Record struct {
 	Attrs map[string]*Attr
 	Lazy  *LazyAttrs
 	Now   time.Time
+	// ChangeSeq is the change-log row an update wrote (DESIGN C7), zero
+	// for every other read or write and on backends without a log.
+	ChangeSeq int64
 }
 
 // LazyAttrs keeps a row's attributes as the database sent them until
