@@ -29,6 +29,9 @@ const (
 	// maxHeard bounds the rows a reader remembers as announced ahead of its
 	// cursor; past it the rest are fetched like any other.
 	maxHeard = 100000
+	// denseRange is the span of new numbers past which a reader that heard
+	// less than half of them reads the range rather than each number.
+	denseRange = 64
 )
 
 // changeReader reads the change log every interval and invalidates what it
@@ -101,9 +104,9 @@ func (r *changeReader) takeHeard() map[int64]struct{} {
 
 // read learns the log's highest row and fetches only the rows up to it that
 // this node has not heard announced, and the gaps it still waits for: with
-// every update announced, about none. When too many are unheard (updates
-// made with announcements off, or a reader just started) it reads the
-// whole range instead.
+// every update announced, about none. When more than a batch, or most of
+// more than denseRange, are unheard (updates made with announcements off,
+// or a reader just started), it reads the whole range instead.
 func (r *changeReader) read(ctx context.Context) error {
 	began := time.Now()
 	top, err := r.log.ChangesTop(ctx)
@@ -144,6 +147,7 @@ func (r *changeReader) unheard(heard map[int64]struct{}, top int64) ([]int64, bo
 		}
 	}
 	want := r.cursor.missingList()
+	gaps := len(want)
 	for seq := r.cursor.high + 1; seq <= top; seq++ {
 		if _, ok := heard[seq]; !ok {
 			if len(want) >= changeBatch {
@@ -151,6 +155,11 @@ func (r *changeReader) unheard(heard map[int64]struct{}, top int64) ([]int64, bo
 			}
 			want = append(want, seq)
 		}
+	}
+	// Mostly unheard (announcements off): one index range costs the server
+	// less than a lookup per number.
+	if span, unheard := top-r.cursor.high, len(want)-gaps; span > denseRange && int64(unheard) > span/2 {
+		return nil, false
 	}
 	return want, true
 }

@@ -94,12 +94,20 @@ func TestChangeReaderFetchesOnlyWhatItHasNotHeard(t *testing.T) {
 	require.Len(t, log.asked, 2, "nothing left to ask for: one query, for the top")
 	require.Empty(t, r.cursor.missing)
 
-	for s := int64(14); s < 14+changeBatch+1; s++ {
+	for s := int64(14); s < 14+denseRange+1; s++ {
 		log.commit(s)
 	}
 	require.NoError(t, r.read(ctx))
-	require.Equal(t, 2, log.ranges, "more unheard rows than a batch: the range is read, a batch at a time")
+	require.Equal(t, 1, log.ranges, "most of a span past denseRange unheard: the range is read")
 	require.Len(t, log.asked, 2, "and not listed")
-	require.Len(t, applied, 6+changeBatch+1)
+	ranged := len(applied)
+
+	for s := int64(14 + denseRange + 1); s < 14+denseRange+1+changeBatch+1; s++ {
+		log.commit(s)
+	}
+	require.NoError(t, r.read(ctx))
+	require.Equal(t, 3, log.ranges, "more unheard rows than a batch: the range is read, a batch at a time")
+	require.Len(t, log.asked, 2, "and not listed")
+	require.Len(t, applied, ranged+changeBatch+1)
 	require.Empty(t, r.cursor.missing)
 }
