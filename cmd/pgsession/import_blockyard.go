@@ -47,14 +47,13 @@ func (c *cli) importBlockyard(ctx context.Context, args []string) int {
 	table := fs.String("table", blockyardTable, "blockyard's `table`")
 	app := fs.String("app", affinity.DefaultApp, "the affinity Config.App of the proxies")
 	idle := fs.Duration("idle-timeout", affinity.DefaultIdleTimeout, "the affinity Config.IdleTimeout of the proxies")
-	batch := fs.Int("batch", 500, "rows read per batch")
-	dryRun := fs.Bool("dry-run", false, "count what would be imported, writing nothing")
+	imp := addImportFlags(fs)
 	if _, code, ok := c.parse(cmd, fs, args); !ok {
 		return code
 	}
 	switch {
-	case *batch < 1:
-		return c.usageFail(cmd.name, "-batch must be 1 or more, got %d", *batch)
+	case imp.problem() != "":
+		return c.usageFail(cmd.name, "%s", imp.problem())
 	case *table == "":
 		return c.usageFail(cmd.name, "-table must not be empty")
 	case *idle <= 0:
@@ -101,18 +100,14 @@ func (c *cli) importBlockyard(ctx context.Context, args []string) int {
 
 	progress := newImportProgress(c.stderr, total)
 	var n blockyardCounts
-	skip := func(id, format string, args ...any) {
-		n.malformed++
-		progress.clear()
-		c.note(cmd.name, "skipped %s: %s", reportKey(id), fmt.Sprintf(format, args...))
-	}
+	skip := c.rowSkipper(cmd.name, progress, &n.malformed, reportKey)
 	if noID > 0 {
 		n.read += int(noID)
 		n.malformed += int(noID)
 		c.note(cmd.name, "skipped %d row(s) whose id is NULL", noID)
 	}
 	verbs := [2]string{"imported", "updated"}
-	if *dryRun {
+	if *imp.dryRun {
 		verbs = [2]string{"would import", "would update"}
 	}
 	summary := func() {
@@ -128,7 +123,7 @@ func (c *cli) importBlockyard(ctx context.Context, args []string) int {
 	last, first := "", true
 	for {
 		bctx, cancel := context.WithTimeout(ctx, d.timeout)
-		rows, err := readBlockyardBatch(bctx, srcPool, src, last, first, *batch, *idle)
+		rows, err := readBlockyardBatch(bctx, srcPool, src, last, first, *imp.batch, *idle)
 		if err != nil {
 			cancel()
 			return failed(fmt.Errorf("read %s: %w", name, err))
@@ -144,7 +139,7 @@ func (c *cli) importBlockyard(ctx context.Context, args []string) int {
 				skip(r.id, "%s", p)
 				continue
 			}
-			outcome, err := importBlockyardRow(bctx, store, r.entry(), *dryRun)
+			outcome, err := importBlockyardRow(bctx, store, r.entry(), *imp.dryRun)
 			switch {
 			case err == nil:
 			case errors.Is(err, affinity.ErrExpired):
@@ -168,7 +163,7 @@ func (c *cli) importBlockyard(ctx context.Context, args []string) int {
 		}
 		cancel()
 		progress.show(importCounts{read: n.read, imported: n.imported + n.updated, exists: n.exists})
-		if len(rows) < *batch {
+		if len(rows) < *imp.batch {
 			break
 		}
 		last, first = rows[len(rows)-1].id, false

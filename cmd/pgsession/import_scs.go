@@ -10,10 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,8 +140,7 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 	d := addDBFlags(fs, true)
 	table := fs.String("table", "sessions", "the scs `table`")
 	fromSchema := fs.String("from-schema", "public", "the `schema` of the scs table")
-	batch := fs.Int("batch", 500, "rows read per batch")
-	dryRun := fs.Bool("dry-run", false, "count what would be imported, writing nothing")
+	imp := addImportFlags(fs)
 	userKey := fs.String("user-key", "", "the scs data `key` holding the user ID: bind each session to that user\n(a string or an integer; none or empty leaves the session anonymous)")
 	attrKey := fs.String("attribute-key", "scs", "the pgsession attribute holding scs's data, as scsstore.WithAttributeKey")
 	maxAttr := fs.Int("max-attribute-size", 64<<10, "the application's Config.MaxAttributeSize, in `bytes`")
@@ -152,8 +148,8 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 		return code
 	}
 	switch {
-	case *batch < 1:
-		return c.usageFail(cmd.name, "-batch must be 1 or more, got %d", *batch)
+	case imp.problem() != "":
+		return c.usageFail(cmd.name, "%s", imp.problem())
 	case *table == "" || *fromSchema == "":
 		return c.usageFail(cmd.name, "-table and -from-schema must not be empty")
 	case *attrKey == "":
@@ -192,13 +188,9 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 
 	progress := newImportProgress(c.stderr, total)
 	var n importCounts
-	skip := func(token, format string, args ...any) {
-		n.malformed++
-		progress.clear()
-		c.note(cmd.name, "skipped %s: %s", forTerminal(clip(token, 12)), fmt.Sprintf(format, args...))
-	}
+	skip := c.rowSkipper(cmd.name, progress, &n.malformed, func(token string) string { return forTerminal(clip(token, 12)) })
 	verb := "imported"
-	if *dryRun {
+	if *imp.dryRun {
 		verb = "would import"
 	}
 	summary := func() {
@@ -214,7 +206,7 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 	last := ""
 	for {
 		bctx, cancel := context.WithTimeout(ctx, d.timeout)
-		rows, err := readSCSBatch(bctx, pool, src, last, *batch)
+		rows, err := readSCSBatch(bctx, pool, src, last, *imp.batch)
 		if err != nil {
 			cancel()
 			summary()
@@ -250,7 +242,7 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 					n.unbound++
 				}
 			}
-			if *dryRun {
+			if *imp.dryRun {
 				_, err := m.GetByID(bctx, scsTokenID(r.token), pgsession.NoTouch())
 				switch {
 				case err == nil:
@@ -281,7 +273,7 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 		}
 		cancel()
 		progress.show(n)
-		if len(rows) < *batch {
+		if len(rows) < *imp.batch {
 			break
 		}
 		last = rows[len(rows)-1].token
@@ -306,43 +298,4 @@ func readSCSBatch(ctx context.Context, pool *pgxpool.Pool, src, last string, lim
 		}
 		return r, err
 	})
-}
-
-// importProgress is one line on stderr, rewritten after each batch, and
-// only when stderr is a terminal.
-type importProgress struct {
-	w     io.Writer // nil: not a terminal
-	total int64
-	shown bool
-}
-
-func newImportProgress(w io.Writer, total int64) *importProgress {
-	p := &importProgress{total: total}
-	if f, ok := w.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			p.w = w
-		}
-	}
-	return p
-}
-
-func (p *importProgress) show(n importCounts) {
-	if p.w == nil {
-		return
-	}
-	pct := 100
-	if p.total > 0 {
-		pct = int(min(int64(n.read)*100/p.total, 100))
-	}
-	fmt.Fprintf(p.w, "\r\x1b[K%3d%%  %d/%s rows read, %d imported, %d already there",
-		pct, n.read, strconv.FormatInt(p.total, 10), n.imported, n.exists)
-	p.shown = true
-}
-
-// clear removes the line, before other output.
-func (p *importProgress) clear() {
-	if p.shown {
-		fmt.Fprint(p.w, "\r\x1b[K")
-		p.shown = false
-	}
 }
