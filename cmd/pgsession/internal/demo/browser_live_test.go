@@ -2,7 +2,6 @@ package demo_test
 
 import (
 	"net/http"
-	"os"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -17,16 +16,7 @@ import (
 // itself revokes like any other, and when the user logs out everywhere
 // from node B, node A's page goes back to the log-in form by itself.
 func TestBrowserLiveSessions(t *testing.T) {
-	t.Parallel()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Chromium at %s: run scripts/install-chromium.sh from the repository root (as root, or with sudo): %v", chromiumPath, err)
-	}
-	for _, kind := range []string{"memory", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			watchLive(t, startDemo(t, kind))
-		})
-	}
+	onBothBackends(t, func(t *testing.T, kind string) { watchLive(t, startDemo(t, kind)) })
 }
 
 // row selects the list's row for session id.

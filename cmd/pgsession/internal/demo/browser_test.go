@@ -28,16 +28,7 @@ const screenshotPath = "/tmp/pgsession-demo.png"
 // log out everywhere on node B, and node A shows the log-in form to both
 // the browser and a second device.
 func TestBrowser(t *testing.T) {
-	t.Parallel()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("the browser test needs Chromium at %s: run scripts/install-chromium.sh from the repository root (as root, or with sudo): %v", chromiumPath, err)
-	}
-	for _, kind := range []string{"memory", "postgres"} {
-		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
-			browse(t, startDemo(t, kind), kind == "memory")
-		})
-	}
+	onBothBackends(t, func(t *testing.T, kind string) { browse(t, startDemo(t, kind), kind == "memory") })
 }
 
 // browser starts a headless Chromium of its own (fresh profile) and returns
@@ -222,5 +213,20 @@ func requireLogInForm(t *testing.T, tab context.Context, node string) {
 		}
 		require.False(t, time.Now().After(deadline), "%s still shows a logged-in page after log out everywhere", node)
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// onBothBackends runs a browser test once per backend, in parallel, after
+// checking Chromium is there.
+func onBothBackends(t *testing.T, run func(t *testing.T, kind string)) {
+	t.Parallel()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("the browser test needs Chromium at %s: run scripts/install-chromium.sh from the repository root (as root, or with sudo): %v", chromiumPath, err)
+	}
+	for _, kind := range []string{"memory", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			run(t, kind)
+		})
 	}
 }
