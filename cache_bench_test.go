@@ -361,11 +361,13 @@ const (
 type throughputEnv struct {
 	ctx   context.Context
 	nodes []*pgsession.Manager
-	// quiet are nodes on the same pools with no announcement of any kind:
-	// no NOTIFY, no change-log row. The library as it is with that off.
-	// They are a deployment of their own, in a schema of their own, so their
-	// listeners and change readers never wake for the measured nodes' work
-	// (a real three-node deployment has three of each, not six).
+	// quiet are nodes with no announcement of any kind: no NOTIFY, no
+	// change-log row. The library as it is with that off. They are a
+	// deployment of their own, in a database of their own with pools of
+	// their own: PostgreSQL wakes every listener of a database on each
+	// NOTIFY, whatever its channel, so in the same database their three
+	// listeners would wake for every announcement of the measured nodes,
+	// where a real three-node deployment has three listeners, not six.
 	quiet []*pgsession.Manager
 	pools []*pgxpool.Pool
 	table string
@@ -378,7 +380,11 @@ type throughputEnv struct {
 func newThroughputEnv(b *testing.B) *throughputEnv {
 	b.Helper()
 	ctx := context.Background()
-	schema, quietSchema := pgsessiontest.Schema(b), pgsessiontest.Schema(b)
+	schema := pgsessiontest.Schema(b)
+	quietDB, err := pgx.ParseConfig(pgsessiontest.Database(b))
+	if err != nil {
+		b.Fatal(err)
+	}
 	e := &throughputEnv{ctx: ctx, table: pgx.Identifier{schema, "pgsession_sessions"}.Sanitize()}
 	for range throughputNodes {
 		pool := pgsessiontest.Pool(b, nil)
@@ -397,8 +403,9 @@ func newThroughputEnv(b *testing.B) *throughputEnv {
 		e.nodes = append(e.nodes, m)
 		e.pools = append(e.pools, pool)
 		cfg.SkipUpdateNotify = true
-		cfg.Schema = quietSchema
-		q, err := pgsession.New(ctx, pool, cfg)
+		cfg.Schema = "" // the quiet database's own
+		quietPool := pgsessiontest.PoolWith(b, func(c *pgxpool.Config) { c.ConnConfig.Database = quietDB.Database })
+		q, err := pgsession.New(ctx, quietPool, cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -413,7 +420,7 @@ func newThroughputEnv(b *testing.B) *throughputEnv {
 	e.pgsIDs = make([][]pgsession.ID, throughputWorkers)
 	e.rawIDs = make([][]pgsession.ID, throughputWorkers)
 	e.quietIDs = make([][]pgsession.ID, throughputWorkers)
-	err := e.parallel(func(w int) error {
+	err = e.parallel(func(w int) error {
 		m, q := e.nodes[w%throughputNodes], e.quiet[w%throughputNodes]
 		for range throughputPerWorker {
 			for _, dst := range []struct {
