@@ -50,6 +50,7 @@ type changeReader struct {
 
 	mu       sync.Mutex
 	heard    map[int64]struct{} // guarded by mu; rows past the cursor known announced, or this node's own
+	placed   uint64             // guarded by mu; how many times the cursor was placed
 	lastRead time.Time          // when the last complete read began: what it saw is at least that fresh
 	reads    atomic.Uint64
 	rows     atomic.Uint64
@@ -70,15 +71,44 @@ func (r *changeReader) place(ctx context.Context) error {
 		return err
 	}
 	r.cursor.reset(seq)
-	r.takeHeard() // numbers heard before may name other rows now: a crash restarts them
+	r.mu.Lock()
+	r.heard = nil // numbers heard before may name other rows now: a crash restarts them
+	r.placed++
+	r.mu.Unlock()
 	return nil
 }
 
+// placement names the current placement of the cursor, for hearOwn.
+func (r *changeReader) placement() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.placed
+}
+
+// hearOwn records the row of this node's own update, whose statement was
+// sent during placement p; it is ignored if the cursor was placed again
+// since. An update that committed before a server crash may return its
+// number only after the reader has placed its cursor past the crash, where
+// the same number names another node's row, which must still be fetched.
+func (r *changeReader) hearOwn(p uint64, seq int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.placed == p {
+		r.addHeard(seq)
+	}
+}
+
 // hear records rows this node needs not fetch: their updates were announced
-// to it (the "s" form, read after the updates it covers) or made by it.
+// to it (the "s" form, read after the updates it covers). Its own updates'
+// rows go through hearOwn.
 func (r *changeReader) hear(seqs ...int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.addHeard(seqs...)
+}
+
+// addHeard is hear with mu held.
+func (r *changeReader) addHeard(seqs ...int64) {
 	if r.heard == nil {
 		r.heard = map[int64]struct{}{}
 	}

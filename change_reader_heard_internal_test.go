@@ -111,3 +111,32 @@ func TestChangeReaderFetchesOnlyWhatItHasNotHeard(t *testing.T) {
 	require.Len(t, applied, ranged+changeBatch+1)
 	require.Empty(t, r.cursor.missing)
 }
+
+// A node's own update that returns its row's number only after the cursor
+// was placed again (after a server crash, which restarts the numbers) does
+// not keep the reader from fetching the row that number now names.
+func TestChangeReaderForgetsOwnRowsFromBeforeAPlacement(t *testing.T) {
+	ctx := context.Background()
+	log := &fakeLog{rows: map[int64]store.Change{}}
+	var applied []int64
+	r := &changeReader{log: log, interval: time.Second, warn: func(string, ...any) {},
+		apply: func(rows []store.Change) {
+			for _, c := range rows {
+				applied = append(applied, c.Seq)
+			}
+		}}
+	require.NoError(t, r.place(ctx))
+
+	before := r.placement() // an update's statement is sent, and commits as row 1
+	require.NoError(t, r.place(ctx))
+	log.commit(1) // after the crash, another node's update is row 1
+	r.hearOwn(before, 1)
+	require.NoError(t, r.read(ctx))
+	require.Equal(t, []int64{1}, applied, "the row is fetched: the number heard named a row from before the placement")
+
+	now := r.placement()
+	log.commit(2)
+	r.hearOwn(now, 2) // this node's own row, in the current placement
+	require.NoError(t, r.read(ctx))
+	require.Equal(t, []int64{1}, applied, "its own row is not fetched")
+}

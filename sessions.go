@@ -339,6 +339,10 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	if err != nil {
 		return nil, op(name, err)
 	}
+	var placed uint64 // the change log reader's placement before the statement
+	if m.changes != nil {
+		placed = m.changes.placement()
+	}
 	s, err := m.write(store.ID(id), "", func() (*store.Record, error) {
 		defer m.timed(opUpdate, mono())
 		return m.backend.Update(ctx, store.Patch{ID: store.ID(id), Set: sets, Delete: dels,
@@ -349,7 +353,7 @@ func (m *Manager) Update(ctx context.Context, id ID, p *Patch, opts ...UpdateOpt
 	case err == nil:
 		m.stats.updated.Add(1)
 		if m.changes != nil && s.rec.ChangeSeq > 0 {
-			m.changes.hear(s.rec.ChangeSeq) // this node holds what its row says
+			m.changes.hearOwn(placed, s.rec.ChangeSeq) // this node holds what its row says
 		}
 		if f := m.hooks.beforeAnnounce.Load(); f != nil {
 			(*f)(id, s.rec.Version)
