@@ -30,6 +30,11 @@ func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the node is stopping")
 		return
 	}
+	if !n.streams.take(cur.UserID()) {
+		writeError(w, http.StatusTooManyRequests, "too many open event streams for this user; close a page first")
+		return
+	}
+	defer n.streams.give(cur.UserID())
 	// Cancelled on return, which ends the subscription's goroutine.
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()

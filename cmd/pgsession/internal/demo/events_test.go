@@ -113,3 +113,35 @@ func TestShutdownEndsStreams(t *testing.T) {
 		}
 	})
 }
+
+// A user holds at most MaxStreamsPerUser streams open on a node: one more
+// is refused, while another user is not, and closing one frees its place.
+func TestEventStreamsPerUserAreCapped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cl *demo.Cluster) {
+		a := cl.URLs()[0]
+		alice := newClient(t, "alice/1.0")
+		alice.logIn(a, "alice")
+		var open []*stream
+		for range demo.MaxStreamsPerUser {
+			s := alice.openStream(a)
+			require.Equal(t, http.StatusOK, s.resp.StatusCode)
+			open = append(open, s)
+		}
+		over := alice.openStream(a)
+		require.Equal(t, http.StatusTooManyRequests, over.resp.StatusCode)
+
+		bob := newClient(t, "bob/1.0")
+		bob.logIn(a, "bob")
+		require.Equal(t, http.StatusOK, bob.openStream(a).resp.StatusCode, "the cap is per user")
+
+		open[0].close()
+		require.Eventually(t, func() bool {
+			s := alice.openStream(a)
+			if s.resp.StatusCode != http.StatusOK {
+				return false
+			}
+			s.close()
+			return true
+		}, 5*time.Second, 20*time.Millisecond, "a closed stream frees its place")
+	})
+}

@@ -47,6 +47,7 @@ type Node struct {
 
 	quit     chan struct{} // closed by stopStreams
 	quitOnce sync.Once
+	streams  streamSlots // open event streams per user
 }
 
 // peer is a node as a page links to it.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,11 @@ type stream struct {
 	resp     *http.Response
 	notices  chan notice
 	comments chan string
+	stop     func() // closes the stream, once
 }
+
+// close ends the stream from the client's side and waits for its reader.
+func (s *stream) close() { s.stop() }
 
 // openStream opens the client's event stream on node and waits for its
 // headers, by which time the node has subscribed: every change from then
@@ -39,13 +44,17 @@ func (c *client) openStream(node string) *stream {
 	// c.http has a timeout for the whole exchange, which a stream outlives.
 	resp, err := (&http.Client{Jar: c.jar, Transport: c.http.Transport}).Do(req)
 	require.NoError(c.t, err)
-	s := &stream{t: c.t, resp: resp, notices: make(chan notice, 64), comments: make(chan string, 64)}
 	done := make(chan struct{})
-	c.t.Cleanup(func() {
-		cancel()
-		resp.Body.Close()
-		<-done
-	})
+	var once sync.Once
+	s := &stream{t: c.t, resp: resp, notices: make(chan notice, 64), comments: make(chan string, 64),
+		stop: func() {
+			once.Do(func() {
+				cancel()
+				resp.Body.Close()
+				<-done
+			})
+		}}
+	c.t.Cleanup(s.stop)
 	if resp.StatusCode != http.StatusOK {
 		close(done)
 		close(s.notices)
