@@ -61,6 +61,19 @@ func (l *fakeLog) PruneChanges(context.Context, time.Duration, time.Duration) (i
 	return 0, nil
 }
 
+// placedReader is a reader of log, its cursor placed, that appends to
+// applied the number of each row it applies.
+func placedReader(t *testing.T, log *fakeLog, applied *[]int64) *changeReader {
+	r := &changeReader{log: log, interval: time.Second, warn: func(string, ...any) {},
+		apply: func(rows []store.Change) {
+			for _, c := range rows {
+				*applied = append(*applied, c.Seq)
+			}
+		}}
+	require.NoError(t, r.place(context.Background()))
+	return r
+}
+
 // A reader fetches the rows it has not heard announced and the gaps it
 // waits for, nothing else; a gap that is heard later is not fetched again;
 // a range too large to list is read whole (DESIGN C7).
@@ -68,13 +81,7 @@ func TestChangeReaderFetchesOnlyWhatItHasNotHeard(t *testing.T) {
 	ctx := context.Background()
 	log := &fakeLog{rows: map[int64]store.Change{}}
 	var applied []int64
-	r := &changeReader{log: log, interval: time.Second, warn: func(string, ...any) {},
-		apply: func(rows []store.Change) {
-			for _, c := range rows {
-				applied = append(applied, c.Seq)
-			}
-		}}
-	require.NoError(t, r.place(ctx))
+	r := placedReader(t, log, &applied)
 
 	log.commit(1, 2, 3, 4, 5, 6, 8) // 7 took its number and has not committed
 	r.hear(2, 3, 5)
@@ -119,13 +126,7 @@ func TestChangeReaderForgetsOwnRowsFromBeforeAPlacement(t *testing.T) {
 	ctx := context.Background()
 	log := &fakeLog{rows: map[int64]store.Change{}}
 	var applied []int64
-	r := &changeReader{log: log, interval: time.Second, warn: func(string, ...any) {},
-		apply: func(rows []store.Change) {
-			for _, c := range rows {
-				applied = append(applied, c.Seq)
-			}
-		}}
-	require.NoError(t, r.place(ctx))
+	r := placedReader(t, log, &applied)
 
 	before := r.placement() // an update's statement is sent, and commits as row 1
 	require.NoError(t, r.place(ctx))
