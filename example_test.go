@@ -99,6 +99,19 @@ func ExampleMigrationSQL() {
 	// CREATE TABLE "auth"."pgsession_sessions" (
 }
 
+// Reading the user an adapted framework's session data names, as scsstore
+// and gorillastore do before binding the session to that user.
+func ExampleUserIDOf() {
+	data := map[string]any{"uid": int64(42), "cart": []string{"book"}}
+	user, err := pgsession.UserIDOf(data["uid"])
+	fmt.Println(user, err)
+	_, err = pgsession.UserIDOf(data["cart"])
+	fmt.Println(errors.Is(err, pgsession.ErrInvalidUserID))
+	// Output:
+	// 42 <nil>
+	// true
+}
+
 // exampleTB lets an Example use the test harness: a failure panics.
 type exampleTB struct{ testing.TB }
 

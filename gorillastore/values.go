@@ -156,21 +156,16 @@ func encodeValues(values map[any]any) (map[string]json.RawMessage, error) {
 	return out, nil
 }
 
-// userIDOf reads the user ID a session's Values hold under key: a string,
-// or an integer written in decimal. A missing, nil or empty value is "no
-// user".
+// userIDOf reads the user ID a session's Values hold under key, by
+// pgsession.UserIDOf: a string, or an integer written in decimal. A
+// missing, nil or empty value is "no user".
 func userIDOf(values map[any]any, key string) (string, error) {
 	if key == "" {
 		return "", nil
 	}
-	switch v := values[key].(type) {
-	case nil:
-		return "", nil
-	case string:
-		return v, nil
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return fmt.Sprint(v), nil
-	default:
-		return "", fmt.Errorf("user key %q holds a %T: %w: want a string or an integer", key, v, pgsession.ErrInvalidUserID)
+	u, err := pgsession.UserIDOf(values[key])
+	if err != nil {
+		return "", fmt.Errorf("user key %q: %w", key, err)
 	}
+	return u, nil
 }

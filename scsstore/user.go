@@ -5,18 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/pgsession/pgsession"
 )
-
-// maxUserIDLength is pgsession's limit on a user ID, checked here before a
-// rebind deletes anything (a test checks the rules agree).
-const maxUserIDLength = 256
 
 // errNoRebind is a change of user committed through a key from All: with no
 // token to start the session again under, the binding cannot follow.
@@ -57,19 +51,10 @@ func (s *Store) userOf(b []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading user key %q: decoding the data (is WithCodec the SessionManager's Codec?): %w", s.userKey, err)
 	}
-	var u string
-	switch v := values[s.userKey].(type) {
-	case nil:
-		return "", nil
-	case string:
-		u = v
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		u = fmt.Sprint(v)
-	default:
-		return "", fmt.Errorf("user key %q holds a %T: %w: want a string or an integer", s.userKey, v, pgsession.ErrInvalidUserID)
-	}
-	if len(u) > maxUserIDLength || !utf8.ValidString(u) || strings.ContainsRune(u, 0) {
-		return "", fmt.Errorf("user key %q: %w: want at most %d bytes of UTF-8, no NUL", s.userKey, pgsession.ErrInvalidUserID, maxUserIDLength)
+	// Checked in full here, before a rebind deletes anything.
+	u, err := pgsession.UserIDOf(values[s.userKey])
+	if err != nil {
+		return "", fmt.Errorf("user key %q: %w", s.userKey, err)
 	}
 	return u, nil
 }

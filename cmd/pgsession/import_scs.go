@@ -87,18 +87,12 @@ func decodeSCS(data []byte) (values map[string]any, err error) {
 	return nil, nil
 }
 
-// scsUserID returns the user ID held under key in values: a string, or an
-// integer in decimal. ok is false for a value of another type.
+// scsUserID returns the user ID held under key in values, by the rule
+// scsstore binds sessions with (pgsession.UserIDOf); ok is false for a
+// value that is not a valid user ID.
 func scsUserID(values map[string]any, key string) (id string, ok bool) {
-	switch v := values[key].(type) {
-	case nil:
-		return "", true // no user: an anonymous session
-	case string:
-		return v, true
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
-		return fmt.Sprint(v), true
-	}
-	return "", false
+	id, err := pgsession.UserIDOf(values[key])
+	return id, err == nil
 }
 
 // encodeSCSBlob returns b as scsstore stores it: a JSON string in standard
@@ -198,7 +192,7 @@ func (c *cli) importSCS(ctx context.Context, args []string) int {
 		fmt.Fprintf(c.stdout, "%s.%s into %s: read %d, %s %d, already there %d, expired skipped %d, malformed skipped %d\n",
 			forTerminal(*fromSchema), forTerminal(*table), d.where(), n.read, verb, n.imported, n.exists, n.expired, n.malformed)
 		if n.unbound > 0 {
-			c.note(cmd.name, "%d session(s) were %s without a user: their %q value was not a string or an integer, or could not be decoded here",
+			c.note(cmd.name, "%d session(s) were %s without a user: their %q value was not a valid user ID (a string of at most 256 bytes, or an integer), or could not be decoded here",
 				n.unbound, verb, *userKey)
 		}
 	}

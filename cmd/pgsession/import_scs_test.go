@@ -261,7 +261,7 @@ func TestImportSCSFlags(t *testing.T) {
 	r = runCLI(t, nil, args([]string{"import", "scs", "-user-key", "uid", "-attribute-key", "old"}, base...)...)
 	require.Equal(t, exitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, "read 2, imported 2, already there 0, expired skipped 0, malformed skipped 0\n")
-	require.Equal(t, "pgsession import scs: 1 session(s) were imported without a user: their \"uid\" value was not a string or an integer, or could not be decoded here\n", r.stderr)
+	require.Equal(t, "pgsession import scs: 1 session(s) were imported without a user: their \"uid\" value was not a valid user ID (a string of at most 256 bytes, or an integer), or could not be decoded here\n", r.stderr)
 	s, err := m.Get(ctx, tokens[0], pgsession.NoTouch())
 	require.NoError(t, err)
 	require.Equal(t, "ann", s.UserID())
