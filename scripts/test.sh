@@ -22,7 +22,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${PGSESSION_FUZZTIME:-100000x}
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step is announced with the seconds elapsed so far, so a slow run shows
+# where its time went.
+step() { printf '\n==> %s [%ds]\n' "$*" "$SECONDS"; }
 
 step "services"
 bash scripts/services.sh
