@@ -51,7 +51,7 @@ type changeReader struct {
 	mu       sync.Mutex
 	heard    map[int64]struct{} // guarded by mu; rows past the cursor known announced, or this node's own
 	placed   uint64             // guarded by mu; how many times the cursor was placed
-	lastRead time.Time          // when the last complete read began: what it saw is at least that fresh
+	lastRead time.Time          // when the last complete read was due (at most when it began): what it saw is at least that fresh
 	reads    atomic.Uint64
 	rows     atomic.Uint64
 }
@@ -234,10 +234,11 @@ func (r *changeReader) run(ctx context.Context, stop <-chan struct{}) {
 	tick := time.NewTicker(r.interval)
 	defer tick.Stop()
 	for {
+		var due time.Time
 		select {
 		case <-stop:
 			return
-		case <-tick.C:
+		case due = <-tick.C:
 		}
 		rctx, cancel := context.WithTimeout(ctx, r.interval)
 		err := r.step(rctx)
@@ -246,6 +247,11 @@ func (r *changeReader) run(ctx context.Context, stop <-chan struct{}) {
 		case ctx.Err() != nil:
 			return
 		case err == nil:
+			// Freshness counts from when the read was due, not from when a
+			// busy machine began it: a successful read begun late, followed
+			// by failing ones begun on time, would otherwise put off the
+			// verdict by a whole interval.
+			r.lastRead = due
 			r.fresh(true)
 		case time.Since(r.lastRead) > changeStaleAfter*r.interval:
 			r.fresh(false)
