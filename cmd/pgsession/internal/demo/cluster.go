@@ -51,6 +51,10 @@ type Options struct {
 	// comment line, and checks that its session is still live. Defaults to
 	// DefaultHeartbeat; tests shorten it.
 	Heartbeat time.Duration
+	// MaxStreams caps the event streams open on each node, all users
+	// together; one more is answered 503. Defaults to DefaultMaxStreams;
+	// tests lower it.
+	MaxStreams int
 	// Logger receives a line per request and the errors the middleware
 	// reports. Defaults to discarding them.
 	Logger *slog.Logger
@@ -95,6 +99,12 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		opts.Heartbeat = DefaultHeartbeat
 	case opts.Heartbeat < 0:
 		return nil, errors.New("demo: negative Heartbeat")
+	}
+	switch {
+	case opts.MaxStreams == 0:
+		opts.MaxStreams = DefaultMaxStreams
+	case opts.MaxStreams < 0:
+		return nil, errors.New("demo: negative MaxStreams")
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -161,6 +171,7 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 		}
 		n.URL = "http://" + displayAddr(lns[i].Addr())
 		n.heartbeat = opts.Heartbeat
+		n.streams.max = opts.MaxStreams
 		c.Nodes[i] = n
 	}
 	for _, n := range c.Nodes {

@@ -88,8 +88,9 @@
 // "user-deleted" after a log out everywhere or of the other devices,
 // "all-deleted", and "missed" when events may have been lost; a comment
 // line every DefaultHeartbeat (15 seconds) keeps a quiet stream open. It
-// answers 401 without a live session, and 429 to a user who already has
-// MaxStreamsPerUser (8) streams open on the node. /live.js, the page's script, is
+// answers 401 without a live session, 429 to a user who already has
+// MaxStreamsPerUser (8) streams open on the node, and 503 when the node has
+// Options.MaxStreams (DefaultMaxStreams, 1000) open in all. /live.js, the page's script, is
 // served outside the session middleware, like /metrics.
 //
 // A request with a body must declare it as JSON, Content-Type

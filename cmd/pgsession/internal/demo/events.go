@@ -30,8 +30,13 @@ func (n *Node) apiEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the node is stopping")
 		return
 	}
-	if !n.streams.take(cur.UserID()) {
+	switch n.streams.take(cur.UserID()) {
+	case userStreamsFull:
 		writeError(w, http.StatusTooManyRequests, "too many open event streams for this user; close a page first")
+		return
+	case nodeStreamsFull:
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, "too many open event streams on this node; try again later")
 		return
 	}
 	defer n.streams.give(cur.UserID())

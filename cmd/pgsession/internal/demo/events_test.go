@@ -145,3 +145,32 @@ func TestEventStreamsPerUserAreCapped(t *testing.T) {
 		}, 5*time.Second, 20*time.Millisecond, "a closed stream frees its place")
 	})
 }
+
+// A node holds at most Options.MaxStreams streams in all: one more is
+// refused with 503 whoever asks, until one closes.
+func TestEventStreamsPerNodeAreCapped(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, cl *demo.Cluster) {
+		a := cl.URLs()[0]
+		var open []*stream
+		for _, name := range []string{"ann", "ben"} {
+			c := newClient(t, name+"/1.0")
+			c.logIn(a, name)
+			s := c.openStream(a)
+			require.Equal(t, http.StatusOK, s.resp.StatusCode)
+			open = append(open, s)
+		}
+		cat := newClient(t, "cat/1.0")
+		cat.logIn(a, "cat")
+		over := cat.openStream(a)
+		require.Equal(t, http.StatusServiceUnavailable, over.resp.StatusCode)
+		require.Equal(t, "30", over.resp.Header.Get("Retry-After"))
+		require.Equal(t, http.StatusOK, cat.openStream(cl.URLs()[1]).resp.StatusCode, "the cap is per node")
+
+		open[0].close()
+		require.Eventually(t, func() bool {
+			s := cat.openStream(a)
+			defer s.close()
+			return s.resp.StatusCode == http.StatusOK
+		}, 5*time.Second, 20*time.Millisecond, "a closed stream frees its place")
+	}, func(o *demo.Options) { o.MaxStreams = 2 })
+}

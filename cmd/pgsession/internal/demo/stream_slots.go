@@ -9,31 +9,53 @@ import "sync"
 // few browser tabs on a few devices stay well under it.
 const MaxStreamsPerUser = 8
 
-// streamSlots counts each user's open event streams on one node.
+// DefaultMaxStreams caps the event streams of all users on a node
+// (Options.MaxStreams). Users cost nothing to create in the demo, so the
+// per-user cap alone does not bound a node.
+const DefaultMaxStreams = 1000
+
+// streamSlots counts the open event streams on one node, in all and per
+// user.
 type streamSlots struct {
-	mu   sync.Mutex
-	open map[string]int // guarded by mu; users with none are absent
+	max   int // in all
+	mu    sync.Mutex
+	total int            // guarded by mu
+	open  map[string]int // guarded by mu; users with none are absent
 }
 
-// take reserves a stream for user, or reports that the user has
-// MaxStreamsPerUser open already. Each true must be followed by a give.
-func (s *streamSlots) take(user string) bool {
+// streamRefusal says why take refused a stream.
+type streamRefusal int
+
+const (
+	streamGranted streamRefusal = iota
+	userStreamsFull
+	nodeStreamsFull
+)
+
+// take reserves a stream for user, or says which cap is reached. Each
+// streamGranted must be followed by a give.
+func (s *streamSlots) take(user string) streamRefusal {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.open[user] >= MaxStreamsPerUser {
-		return false
+	switch {
+	case s.open[user] >= MaxStreamsPerUser:
+		return userStreamsFull
+	case s.total >= s.max:
+		return nodeStreamsFull
 	}
 	if s.open == nil {
 		s.open = map[string]int{}
 	}
 	s.open[user]++
-	return true
+	s.total++
+	return streamGranted
 }
 
 // give returns the stream take reserved.
 func (s *streamSlots) give(user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.total--
 	if s.open[user]--; s.open[user] <= 0 {
 		delete(s.open, user)
 	}
