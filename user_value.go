@@ -1,9 +1,6 @@
 package pgsession
 
-import (
-	"fmt"
-	"strconv"
-)
+import "fmt"
 
 // UserIDOf reads a user ID from a value held in another framework's
 // session data, by the one rule every adapter and importer applies: nil
@@ -19,26 +16,8 @@ func UserIDOf(v any) (string, error) {
 		return "", nil
 	case string:
 		u = v
-	case int:
-		u = strconv.FormatInt(int64(v), 10)
-	case int8:
-		u = strconv.FormatInt(int64(v), 10)
-	case int16:
-		u = strconv.FormatInt(int64(v), 10)
-	case int32:
-		u = strconv.FormatInt(int64(v), 10)
-	case int64:
-		u = strconv.FormatInt(v, 10)
-	case uint:
-		u = strconv.FormatUint(uint64(v), 10)
-	case uint8:
-		u = strconv.FormatUint(uint64(v), 10)
-	case uint16:
-		u = strconv.FormatUint(uint64(v), 10)
-	case uint32:
-		u = strconv.FormatUint(uint64(v), 10)
-	case uint64:
-		u = strconv.FormatUint(v, 10)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
+		u = fmt.Sprint(v) // decimal, with a sign only when negative
 	default:
 		return "", fmt.Errorf("%w: a %T, want a string or an integer", ErrInvalidUserID, v)
 	}
